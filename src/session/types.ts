@@ -1,0 +1,122 @@
+// Public shape of one server's session. The hub depends on this file only.
+import type { Logger } from 'pino';
+import type { CallView, CmsEvent } from '../state/events.js';
+import type { SubscriptionType } from '../protocol/index.js';
+
+export type SessionState = 'connecting' | 'subscribing' | 'live' | 'backoff' | 'stopped';
+
+export interface TlsOptions {
+  /** PEM text of the CA bundle that signs the server certificate (the hub reads files). */
+  ca?: string | Buffer;
+  /** SHA-256 fingerprint of the server certificate, hex with or without colons, any case. */
+  fingerprint?: string;
+  /** No verification at all; logged as a warning at every connect. */
+  insecure?: boolean;
+}
+
+export interface ServerTarget {
+  /** Configured name; appears in every event and log line of this server. */
+  name: string;
+  host: string;
+  port: number;
+  username: string;
+  password: string;
+  tls?: TlsOptions;
+  /** Plain HTTP/WS instead of TLS: for the simulator's --no-tls mode and tests only. */
+  plain?: boolean;
+  /** Elements asked for, per subscription type; all elements by default. */
+  elements?: Partial<Record<SubscriptionType, readonly string[]>>;
+}
+
+/**
+ * Receives the events produced by one server message, in order. Returning a promise holds the
+ * ack of that message back until the promise settles (backpressure, or ack-after-handlers);
+ * returning nothing lets the session ack at once. Must not throw.
+ */
+export type EventReceiver = (events: CmsEvent[]) => void | Promise<void>;
+
+export interface SessionTimings {
+  /** Token request + WebSocket handshake. */
+  connectTimeoutMs: number;
+  /** From the subscribe request to every subscription active. */
+  subscribeTimeoutMs: number;
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+  /** Slower retry after bad credentials or a TLS verification failure. */
+  authFailureRetryMs: number;
+  /** A connection must stay live this long before the backoff resets. */
+  backoffResetAfterMs: number;
+  /** Quiet period after a subscription became active after which its snapshot counts as complete. */
+  snapshotQuietMs: number;
+  pingIntervalMs: number;
+  /** Close grace before terminate() on teardown. */
+  closeGraceMs: number;
+}
+
+export interface SessionOptions {
+  target: ServerTarget;
+  receiver: EventReceiver;
+  logger: Logger;
+  /** Called after each ack has been written to the socket (follow-ups run from here). */
+  onAcked?: (messageId: number) => void;
+  /** Overrides of the defaults in src/session/defaults.ts. */
+  timings?: Partial<SessionTimings>;
+  /** Injected for tests: [0,1) random source for backoff jitter. */
+  random?: () => number;
+  /** Injected for tests: clock used for event timestamps and status times. */
+  now?: () => number;
+  /** Injected for tests: event id generator. */
+  newEventId?: () => string;
+}
+
+export type ErrorKind =
+  | 'auth' // 401 on the token request
+  | 'tls' // certificate verification or fingerprint mismatch
+  | 'network' // refused, reset, DNS, timeouts
+  | 'handshake' // the WebSocket upgrade was refused
+  | 'protocol' // the server broke the protocol (e.g. a subscription never became active)
+  | 'closed'; // the server closed the socket
+
+export interface SessionError {
+  kind: ErrorKind;
+  /** A sentence a person understands; never contains a password or token. */
+  message: string;
+  at: string;
+}
+
+export interface SessionCounters {
+  messagesReceived: number;
+  acksSent: number;
+  badFrames: number;
+  unknownIndexes: number;
+  lateUpdates: number;
+  unknownIds: number;
+  reconnects: number;
+  connectAttempts: number;
+}
+
+export interface SessionStatus {
+  name: string;
+  state: SessionState;
+  /** ISO time the current state was entered. */
+  since: string;
+  /** ISO time the feed last became live, while it is live. */
+  connectedSince: string | null;
+  lastError: SessionError | null;
+  counters: SessionCounters;
+  /** When in backoff: ISO time of the next attempt. */
+  nextAttemptAt: string | null;
+}
+
+export interface Session {
+  readonly name: string;
+  start(): void;
+  /** Closes the socket (bounded), cancels every timer; resolves when nothing is left. */
+  stop(): Promise<void>;
+  status(): SessionStatus;
+  /** The live model of calls and rosters, for the HTTP API and dashboard. */
+  calls(): CallView[];
+  /** Adds or drops per-call subscriptions beyond the defaults (for handlers). */
+  subscribeCall(callId: string, types?: readonly ('callInfo' | 'callRoster')[]): void;
+  unsubscribeCall(callId: string): void;
+}

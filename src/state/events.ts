@@ -1,0 +1,101 @@
+// The event contract (../shared/design.md, "Events"): the objects written to stdout, sent to
+// sinks and SSE, and handed to handlers. Field names here are public API.
+import type { CallFields, ParticipantFields } from '../protocol/index.js';
+
+/** The merged current state of a call: callListUpdate and callInfoUpdate elements together. */
+export interface CallState extends CallFields {
+  id: string;
+}
+
+/** The merged current state of one roster entry. */
+export interface ParticipantState extends ParticipantFields {
+  id: string;
+}
+
+interface EventBase {
+  /** Unique across servers, connections and daemon restarts; consumers de-duplicate on it. */
+  id: string;
+  /** ISO-8601 time the daemon produced the event. */
+  ts: string;
+  /** The server's configured name. */
+  server: string;
+  /** Present (true) on events inferred by reconciliation rather than read from a CMS message. */
+  synthetic?: true;
+}
+
+export interface ServerConnectedEvent extends EventBase {
+  type: 'server.connected';
+}
+
+export interface ServerDisconnectedEvent extends EventBase {
+  type: 'server.disconnected';
+  reason: string;
+}
+
+interface CallEventBase extends EventBase {
+  callId: string;
+  call: CallState;
+}
+
+export interface CallStartedEvent extends CallEventBase {
+  type: 'call.started';
+}
+
+export interface CallUpdatedEvent extends CallEventBase {
+  type: 'call.updated';
+  changes: Partial<CallFields>;
+}
+
+export interface CallEndedEvent extends CallEventBase {
+  type: 'call.ended';
+  reason?: string;
+}
+
+interface ParticipantEventBase extends CallEventBase {
+  participantId: string;
+  participant: ParticipantState;
+}
+
+export interface ParticipantJoinedEvent extends ParticipantEventBase {
+  type: 'participant.joined';
+}
+
+export interface ParticipantUpdatedEvent extends ParticipantEventBase {
+  type: 'participant.updated';
+  changes: Partial<ParticipantFields>;
+}
+
+export interface ParticipantLeftEvent extends ParticipantEventBase {
+  type: 'participant.left';
+  reason?: string;
+}
+
+export type CmsEvent =
+  | ServerConnectedEvent
+  | ServerDisconnectedEvent
+  | CallStartedEvent
+  | CallUpdatedEvent
+  | CallEndedEvent
+  | ParticipantJoinedEvent
+  | ParticipantUpdatedEvent
+  | ParticipantLeftEvent;
+
+export type CmsEventType = CmsEvent['type'];
+
+export type EventOfType<T extends CmsEventType> = Extract<CmsEvent, { type: T }>;
+
+export const EVENT_TYPES: readonly CmsEventType[] = [
+  'server.connected',
+  'server.disconnected',
+  'call.started',
+  'call.updated',
+  'call.ended',
+  'participant.joined',
+  'participant.updated',
+  'participant.left',
+];
+
+/** What GET /api/servers/{name}/calls returns for one call. */
+export interface CallView extends CallState {
+  roster: ParticipantState[];
+}
