@@ -31,9 +31,11 @@ export interface ServerTarget {
 /**
  * Receives the events produced by one server message, in order. Returning a promise holds the
  * ack of that message back until the promise settles (backpressure, or ack-after-handlers);
- * returning nothing lets the session ack at once. Must not throw.
+ * returning nothing lets the session ack at once. `messageId` is given when the events come from
+ * a server message that will be acked (not for timer-driven snapshot completions or
+ * server.* events), so the caller can tie follow-up work to that message's ack. Must not throw.
  */
-export type EventReceiver = (events: CmsEvent[]) => void | Promise<void>;
+export type EventReceiver = (events: CmsEvent[], messageId?: number) => void | Promise<void>;
 
 export interface SessionTimings {
   /** Token request + WebSocket handshake. */
