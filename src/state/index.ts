@@ -1,0 +1,3 @@
+export * from './events.js';
+export * from './server-state.js';
+export { newEventId } from './event-id.js';
