@@ -271,3 +271,12 @@ test('synthetic events are snapshots too', () => {
   assert.deepEqual(updated.participant, { id: 'p1', name: 'Person p1', state: 'connected', audioMuted: true });
   assert.deepEqual(updated.changes, { audioMuted: true });
 });
+
+test('a callInfoUpdate confirms its call for the calls snapshot', () => {
+  const state = knownState();
+  state.beginResync();
+  assert.deepEqual(state.applyCallInfo('c1', INFO), []);
+  const events = state.completeCallsSnapshot();
+  assert.deepEqual(events.map(summary).filter((e) => e.callId === 'c1'), []);
+  assert.deepEqual(state.callIds(), ['c1']);
+});
