@@ -1,0 +1,70 @@
+import { Command } from 'commander';
+import { startHttpServer, type RunningHttpServer } from '../http/server.js';
+import { createHub, createLogger } from '../hub/index.js';
+import { startCluster, startControlApi } from '../simulator/index.js';
+import { runUntilSignal } from './lifecycle.js';
+
+interface DemoOptions {
+  servers: string;
+  rate: string;
+  httpPort: string;
+  logLevel: string;
+}
+
+/** Listens on the wanted port, or on any free one when it is taken (the demo must just work). */
+async function startHttpAnywhere(hub: Parameters<typeof startHttpServer>[0], port: number): Promise<RunningHttpServer> {
+  try {
+    return await startHttpServer(hub, { port });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    return startHttpServer(hub, { port: 0 });
+  }
+}
+
+export function demoCommand(): Command {
+  return new Command('demo')
+    .description('the simulator plays several CMS servers with live traffic and the daemon follows them')
+    .option('--servers <n>', 'simulated servers', '3')
+    .option('--rate <r>', 'messages per second per server', '4')
+    .option('--http-port <port>', 'HTTP API and dashboard port (a free one if taken)', '8080')
+    .option('--log-level <level>', 'log level on stderr', 'info')
+    .action(async (options: DemoOptions) => {
+      const logger = createLogger({ level: options.logLevel as 'info' });
+      const cluster = await startCluster({ servers: Number(options.servers), basePort: 0, rate: Number(options.rate) });
+      const control = await startControlApi(cluster.servers, { port: 0 });
+      const hub = createHub(
+        {
+          servers: cluster.servers.map((server, index) => ({
+            name: `cms-${String.fromCharCode(97 + (index % 26))}${index >= 26 ? index : ''}`,
+            host: server.host,
+            port: server.port,
+            username: server.username,
+            password: server.password,
+            ...(server.tls ? { tls: { ca: server.caPath! } } : { plain: true }),
+          })),
+          sinks: [{ type: 'stdout' }],
+        },
+        { logger },
+      );
+      let http: RunningHttpServer | undefined;
+      runUntilSignal(logger, async () => {
+        await http?.close();
+        await hub.stop();
+        await control.close();
+        await cluster.stop();
+      });
+      await hub.start();
+      http = await startHttpAnywhere(hub, Number(options.httpPort));
+      // stdout carries events only; the addresses go to stderr.
+      process.stderr.write(
+        [
+          '',
+          `  dashboard:        ${http.url}/`,
+          `  HTTP API:         ${http.url}/api/servers   (events: ${http.url}/api/events, metrics: ${http.url}/metrics)`,
+          `  simulator control: ${control.url}`,
+          '  events stream on stdout as NDJSON; Ctrl-C stops',
+          '',
+        ].join('\n') + '\n',
+      );
+    });
+}

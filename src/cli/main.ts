@@ -1,0 +1,28 @@
+// bin/cms-events: the commands of the contract.
+import { Command, CommanderError } from 'commander';
+import { demoCommand } from './demo-command.js';
+import { runCommand } from './run-command.js';
+import { simulateCommand } from './simulate-command.js';
+import { tailCommand } from './tail-command.js';
+
+const program = new Command('cms-events')
+  .description('Follow the real-time Events feed of many Cisco Meeting Servers at once')
+  .showHelpAfterError()
+  .exitOverride()
+  .addCommand(runCommand())
+  .addCommand(simulateCommand())
+  .addCommand(tailCommand())
+  .addCommand(demoCommand());
+
+for (const command of program.commands) command.exitOverride();
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // --help and --version exit 0; usage mistakes exit 2, like an invalid config.
+    process.exit(error.exitCode === 0 ? 0 : 2);
+  }
+  process.stderr.write(`cms-events: ${(error as Error).stack ?? error}\n`);
+  process.exit(1);
+}

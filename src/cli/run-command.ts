@@ -1,0 +1,49 @@
+import { Command } from 'commander';
+import { startHttpServer, type RunningHttpServer } from '../http/server.js';
+import { ConfigError, createHub, createLogger, loadConfigFile, type Hub } from '../hub/index.js';
+import { loadHandlersModule } from './handlers-module.js';
+import { runUntilSignal } from './lifecycle.js';
+
+export function runCommand(): Command {
+  return new Command('run')
+    .description('follow every configured CMS server; events go to the sinks (stdout by default)')
+    .requiredOption('-c, --config <file>', 'config file (YAML or JSON)')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (overrides the config)')
+    .action(async (options: { config: string; logLevel?: string }) => {
+      let loaded;
+      try {
+        loaded = await loadConfigFile(options.config);
+      } catch (error) {
+        if (error instanceof ConfigError) {
+          process.stderr.write(`invalid config:\n${error.message}\n`);
+          process.exit(2);
+        }
+        throw error;
+      }
+      const { config, file, baseDir } = loaded;
+      const logger = createLogger({ level: (options.logLevel ?? config.log?.level ?? 'info') as 'info' });
+      const hub: Hub = createHub({ ...config, sinks: config.sinks ?? [{ type: 'stdout' }] }, { configFile: file, logger });
+      if (config.handlers) {
+        try {
+          await loadHandlersModule(hub, config.handlers, baseDir);
+        } catch (error) {
+          process.stderr.write(`invalid config:\n${file}: handlers: ${(error as Error).message}\n`);
+          process.exit(2);
+        }
+      }
+      let http: RunningHttpServer | undefined;
+      runUntilSignal(
+        logger,
+        async () => {
+          await http?.close();
+          await hub.stop();
+        },
+        () => hub.reload(),
+      );
+      await hub.start();
+      if (config.http) {
+        http = await startHttpServer(hub, config.http);
+        logger.info({ url: http.url, dashboard: `${http.url}/` }, 'HTTP API listening');
+      }
+    });
+}

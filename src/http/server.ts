@@ -1,0 +1,103 @@
+// The admin HTTP API of the contract: health, readiness, metrics, servers and calls, the SSE
+// event stream and the dashboard. node:http is enough for a handful of read-only routes.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Hub, ServerView } from '../hub/index.js';
+import { serveEvents } from './sse.js';
+import { createStaticHandler } from './static.js';
+
+export interface HttpServerOptions {
+  host?: string;
+  port?: number;
+}
+
+export interface RunningHttpServer {
+  server: Server;
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+/** The contract's server entry: lastError in words, its kind and time beside it. */
+function serverEntry(view: ServerView) {
+  const { lastError, ...rest } = view;
+  return {
+    ...rest,
+    lastError: lastError?.message ?? null,
+    lastErrorKind: lastError?.kind ?? null,
+    lastErrorAt: lastError?.at ?? null,
+  };
+}
+
+export function createRequestHandler(hub: Hub) {
+  const serveStatic = createStaticHandler();
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      sendJson(res, 405, { error: 'only GET is supported' });
+      return;
+    }
+    if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (path === '/readyz') {
+      const servers = hub.servers().map((s) => ({ name: s.name, state: s.state }));
+      return sendJson(res, hub.ready() ? 200 : 503, { ready: hub.ready(), servers });
+    }
+    if (path === '/metrics') {
+      const text = await hub.metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': hub.metrics.registry.contentType });
+      res.end(text);
+      return;
+    }
+    if (path === '/api/servers') return sendJson(res, 200, hub.servers().map(serverEntry));
+    if (path === '/api/sinks') return sendJson(res, 200, hub.sinkStatuses());
+    if (path === '/api/events') return serveEvents(hub, req, res, url.searchParams.get('server'));
+    const callsMatch = /^\/api\/servers\/([^/]+)\/calls$/.exec(path);
+    if (callsMatch) {
+      const name = decodeURIComponent(callsMatch[1]!);
+      const calls = hub.calls(name);
+      if (!calls) return sendJson(res, 404, { error: `no server named "${name}"` });
+      return sendJson(res, 200, calls);
+    }
+    if (serveStatic(req, res)) return;
+    sendJson(res, 404, { error: `no route for ${path}` });
+  };
+}
+
+export async function startHttpServer(hub: Hub, options: HttpServerOptions = {}): Promise<RunningHttpServer> {
+  const handle = createRequestHandler(hub);
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error) => {
+      hub.logger.error({ err: error, path: req.url }, 'HTTP request failed');
+      if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+      else res.destroy();
+    });
+  });
+  server.keepAliveTimeout = 5_000;
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 8080, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+  return {
+    server,
+    port,
+    url: `http://${shownHost}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,300 @@
+// The hub: one session per configured server, all at once. It keeps the server set in step with
+// its source (config file or directory), fans each event out to sinks, live listeners and the
+// handler queue, and decides when a message may be acked (the ack policy of the contract).
+import { randomUUID } from 'node:crypto';
+import { dirname, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { createSession } from '../session/index.js';
+import type { ServerTarget, SessionStatus, SessionTimings } from '../session/types.js';
+import type { CallView, CmsEvent, CmsEventType, EventOfType, ServerDisconnectedEvent } from '../state/events.js';
+import type { Sink, SinkStatus } from '../sinks/types.js';
+import { createSinks } from '../sinks/index.js';
+import type { Config, ConfigInput } from './config-schema.js';
+import { validateConfig, toServerTarget } from './config-loader.js';
+import type { HandlerContext } from './context.js';
+import { ServerDispatcher } from './dispatcher.js';
+import { HandlerRegistry, type Handler } from './handlers.js';
+import { createLogger, registerSecret } from './logger.js';
+import { createHubMetrics, type HubMetrics } from './metrics.js';
+import { diffServers } from './server-diff.js';
+import { ServerRuntime } from './server-runtime.js';
+import { createDirectorySource } from './sources/directory-source.js';
+import { createFileSource } from './sources/file-source.js';
+import type { ServerSource } from './sources/server-source.js';
+
+export interface HubOptions {
+  /** The config file the servers come from; watched, and re-read on reload(). */
+  configFile?: string;
+  logger?: Logger;
+  registry?: Registry;
+  /** Ready-made sinks; by default they are created from `config.sinks` (none when absent). */
+  sinks?: Sink[];
+  /** Session timing overrides (tests, benchmarks). */
+  sessionTimings?: Partial<SessionTimings>;
+}
+
+export interface ServerView extends SessionStatus {
+  host: string;
+  port: number;
+  calls: number;
+  eventsPerSecond: number;
+}
+
+/** Listener for every event of every server, with its JSON line (SSE, dashboards). */
+export type EventTap = (event: CmsEvent, line: string) => void;
+
+const STOP_DRAIN_MS = 5_000;
+
+export class Hub {
+  readonly logger: Logger;
+  readonly metrics: HubMetrics;
+  private readonly config: Config;
+  private readonly handlers = new HandlerRegistry();
+  private readonly runtimes = new Map<string, ServerRuntime>();
+  private readonly taps = new Set<EventTap>();
+  private sinks: Sink[] = [];
+  /** Per sink: the pending write while the sink is full, so later writes queue behind it in order. */
+  private sinkBlocked: (Promise<void> | undefined)[] = [];
+  private source: ServerSource | undefined;
+  private sampler: NodeJS.Timeout | undefined;
+  private applying: Promise<void> = Promise.resolve();
+  private started = false;
+  private stopped = false;
+
+  constructor(config: Config, private readonly options: HubOptions = {}) {
+    this.config = config;
+    this.logger = options.logger ?? createLogger({ level: config.log?.level });
+    this.metrics = createHubMetrics(
+      {
+        statuses: () => [...this.runtimes.values()].map((rt) => rt.session.status()),
+        queueDepths: () => new Map([...this.runtimes].map(([name, rt]) => [name, rt.dispatcher.depth])),
+        eventCounts: () => new Map([...this.runtimes].map(([name, rt]) => [name, rt.eventCounts])),
+      },
+      options.registry,
+    );
+  }
+
+  /** Registers a handler for one event type, or '*' for all; returns a function that removes it. */
+  on<T extends CmsEventType>(type: T, handler: Handler<EventOfType<T>>): () => void;
+  on(type: '*', handler: Handler): () => void;
+  on(type: CmsEventType | '*', handler: Handler<never>): () => void {
+    return this.handlers.on(type as '*', handler as Handler);
+  }
+
+  tap(listener: EventTap): () => void {
+    this.taps.add(listener);
+    return () => this.taps.delete(listener);
+  }
+
+  async start(): Promise<void> {
+    if (this.started) throw new Error('hub already started');
+    this.started = true;
+    const baseDir = this.options.configFile ? dirname(resolve(this.options.configFile)) : process.cwd();
+    this.sinks = this.options.sinks ?? (await createSinks(this.config.sinks ?? [], { logger: this.logger, registry: this.metrics.registry, baseDir }));
+    this.sinkBlocked = this.sinks.map(() => undefined);
+    this.sampler = setInterval(() => {
+      const now = Date.now();
+      for (const rt of this.runtimes.values()) rt.sample(now);
+    }, 1000).unref();
+
+    if (this.config.serversUrl) {
+      this.source = createDirectorySource({
+        url: this.config.serversUrl,
+        refreshSeconds: this.config.serversRefreshSeconds,
+        logger: this.logger,
+        baseDir,
+      });
+    } else if (this.options.configFile) {
+      this.source = createFileSource({ file: this.options.configFile, logger: this.logger });
+    }
+    if (this.source) {
+      await this.source.start((targets) => this.applyServers(targets));
+    } else {
+      const targets = (this.config.servers ?? []).map((server, index) =>
+        toServerTarget(server, { baseDir, origin: 'config', field: `servers[${index}]` }),
+      );
+      this.applyServers(targets);
+    }
+    await this.applying;
+  }
+
+  /** Re-reads the server source now (SIGHUP). */
+  reload(): void {
+    this.source?.reload();
+  }
+
+  /** Applies a new server list as a diff; untouched servers are not interrupted. */
+  applyServers(targets: ServerTarget[]): Promise<void> {
+    this.applying = this.applying.then(async () => {
+      if (this.stopped) return;
+      const diff = diffServers(new Map([...this.runtimes].map(([name, rt]) => [name, rt.target])), targets);
+      if (!diff.added.length && !diff.removed.length && !diff.changed.length) return;
+      this.logger.info(
+        { added: diff.added.map((t) => t.name), removed: diff.removed, changed: diff.changed.map((t) => t.name) },
+        'server set changed',
+      );
+      await Promise.all([
+        ...diff.removed.map((name) => this.stopServer(name, 'removed from configuration')),
+        ...diff.changed.map(async (target) => {
+          await this.stopServer(target.name, 'configuration changed');
+          this.startServer(target);
+        }),
+      ]);
+      for (const target of diff.added) this.startServer(target);
+    });
+    return this.applying;
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.source?.stop();
+    clearInterval(this.sampler);
+    await this.applying;
+    await Promise.all([...this.runtimes.keys()].map((name) => this.stopServer(name, 'daemon stopping')));
+    await Promise.all(this.sinks.map((sink) => sink.close()));
+  }
+
+  servers(): ServerView[] {
+    return [...this.runtimes.values()].map((rt) => ({
+      ...rt.session.status(),
+      host: rt.target.host,
+      port: rt.target.port,
+      calls: rt.session.calls().length,
+      eventsPerSecond: rt.eventsPerSecond(),
+    }));
+  }
+
+  calls(server: string): CallView[] | undefined {
+    return this.runtimes.get(server)?.session.calls();
+  }
+
+  sinkStatuses(): SinkStatus[] {
+    return this.sinks.map((sink) => sink.status());
+  }
+
+  /** True when every server's feed is live. */
+  ready(): boolean {
+    for (const rt of this.runtimes.values()) if (rt.session.status().state !== 'live') return false;
+    return true;
+  }
+
+  private startServer(target: ServerTarget): void {
+    registerSecret(target.password);
+    const rt = new ServerRuntime(target);
+    const logger = this.logger.child({ server: target.name });
+    const dispatch = this.config.dispatch;
+    rt.session = createSession({
+      target,
+      logger,
+      timings: this.options.sessionTimings,
+      receiver: (events, messageId) => this.receive(rt, events, messageId),
+      onAcked: () => rt.dispatcher.acked(rt.messageSeq),
+    });
+    const context: HandlerContext = {
+      server: target.name,
+      logger,
+      session: {
+        name: target.name,
+        status: () => rt.session.status(),
+        subscribeCall: (callId, types) => rt.session.subscribeCall(callId, types),
+        unsubscribeCall: (callId) => rt.session.unsubscribeCall(callId),
+      },
+    };
+    rt.dispatcher = new ServerDispatcher({
+      context,
+      registry: this.handlers,
+      queueSize: dispatch.queueSize,
+      handlerTimeoutMs: dispatch.handlerTimeoutMs,
+      hooks: {
+        onHandlerError: (_event, kind) => this.metrics.handlerErrors.inc({ server: target.name, kind }),
+        onHandlerDone: (event, seconds) => this.metrics.handlerSeconds.observe({ type: event.type }, seconds),
+      },
+    });
+    this.runtimes.set(target.name, rt);
+    rt.session.start();
+  }
+
+  private async stopServer(name: string, reason: string): Promise<void> {
+    const rt = this.runtimes.get(name);
+    if (!rt) return;
+    rt.disconnectAnnounced = false;
+    await rt.session.stop();
+    if (!rt.disconnectAnnounced) {
+      const event: ServerDisconnectedEvent = {
+        id: randomUUID(),
+        ts: new Date().toISOString(),
+        type: 'server.disconnected',
+        server: name,
+        reason,
+      };
+      await this.receive(rt, [event], undefined);
+    }
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      rt.dispatcher.waitForIdle(),
+      new Promise<void>((done) => {
+        timer = setTimeout(done, STOP_DRAIN_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    this.runtimes.delete(name);
+  }
+
+  /**
+   * One message's events: written to the sinks (spooled before the ack), shown to taps, queued
+   * for handlers. Returns a promise only when the ack must wait: a sink or the handler queue is
+   * full, or the config asks to ack after handlers. This is the per-message hot path.
+   */
+  private receive(rt: ServerRuntime, events: CmsEvent[], messageId: number | undefined): void | Promise<void> {
+    const seq = messageId === undefined ? 0 : ++rt.messageSeq;
+    const dispatching = !this.handlers.isEmpty;
+    let waits: Promise<void>[] | undefined;
+    for (const event of events) {
+      rt.count(event.type);
+      if (event.type === 'server.connected') rt.connected = true;
+      else if (event.type === 'server.disconnected') {
+        rt.connected = false;
+        rt.disconnectAnnounced = true;
+        rt.dispatcher.dropPendingFollowUps();
+      }
+      if (this.sinks.length || this.taps.size) {
+        const line = JSON.stringify(event);
+        for (let i = 0; i < this.sinks.length; i++) {
+          const wait = this.writeToSink(i, event, line);
+          if (wait) (waits ??= []).push(wait);
+        }
+        for (const tap of this.taps) tap(event, line);
+      }
+      if (dispatching) rt.dispatcher.enqueue(event, seq);
+    }
+    if (dispatching) {
+      if (this.config.dispatch.ackAfterHandlers) (waits ??= []).push(rt.dispatcher.waitForIdle());
+      else if (rt.dispatcher.full) (waits ??= []).push(rt.dispatcher.waitForRoom());
+    }
+    if (!waits) return undefined;
+    return Promise.all(waits).then(() => undefined);
+  }
+
+  private writeToSink(index: number, event: CmsEvent, line: string): Promise<void> | undefined {
+    const sink = this.sinks[index]!;
+    const blocked = this.sinkBlocked[index];
+    const pending = blocked ? blocked.then(() => sink.write(event, line)) : sink.write(event, line);
+    if (!pending) return undefined;
+    const settled = pending.then(
+      () => {
+        if (this.sinkBlocked[index] === settled) this.sinkBlocked[index] = undefined;
+      },
+      (error) => this.logger.error({ sink: sink.name, err: error }, 'sink write failed'),
+    );
+    this.sinkBlocked[index] = settled;
+    return settled;
+  }
+}
+
+/** Creates a hub from a config object (validated here) or an already validated config. */
+export function createHub(config: ConfigInput | Config, options: HubOptions = {}): Hub {
+  const validated = validateConfig(config, options.configFile ?? 'config');
+  return new Hub(validated, options);
+}

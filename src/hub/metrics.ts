@@ -1,0 +1,106 @@
+// Prometheus metrics. Per-message figures are read from counters the sessions and the hub keep
+// anyway, at scrape time (collect), so the message path pays nothing for them.
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { SessionCounters, SessionState, SessionStatus } from '../session/types.js';
+
+const STATES: SessionState[] = ['connecting', 'subscribing', 'live', 'backoff', 'stopped'];
+
+export interface MetricsSource {
+  statuses(): SessionStatus[];
+  queueDepths(): Map<string, number>;
+  eventCounts(): Map<string, Map<string, number>>;
+}
+
+export interface HubMetrics {
+  registry: Registry;
+  handlerErrors: Counter<'server' | 'kind'>;
+  handlerSeconds: Histogram<'type'>;
+}
+
+function countersFromSessions(
+  registry: Registry,
+  source: MetricsSource,
+  name: string,
+  help: string,
+  field: keyof SessionCounters,
+): void {
+  new Counter({
+    name,
+    help,
+    labelNames: ['server'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const status of source.statuses()) this.inc({ server: status.name }, status.counters[field]);
+    },
+  });
+}
+
+export function createHubMetrics(source: MetricsSource, registry = new Registry()): HubMetrics {
+  new Gauge({
+    name: 'cms_events_server_state',
+    help: 'Session state per server (1 for the current state)',
+    labelNames: ['server', 'state'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const status of source.statuses()) {
+        for (const state of STATES) this.set({ server: status.name, state }, status.state === state ? 1 : 0);
+      }
+    },
+  });
+  new Gauge({
+    name: 'cms_events_server_live',
+    help: '1 while the server feed is live',
+    labelNames: ['server'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const status of source.statuses()) this.set({ server: status.name }, status.state === 'live' ? 1 : 0);
+    },
+  });
+  countersFromSessions(registry, source, 'cms_events_messages_received_total', 'Server messages received', 'messagesReceived');
+  countersFromSessions(registry, source, 'cms_events_acks_sent_total', 'Acks sent to servers', 'acksSent');
+  countersFromSessions(registry, source, 'cms_events_reconnects_total', 'Reconnections after a lost feed', 'reconnects');
+  countersFromSessions(registry, source, 'cms_events_connect_attempts_total', 'Connection attempts', 'connectAttempts');
+  countersFromSessions(registry, source, 'cms_events_bad_frames_total', 'Malformed or unknown frames received', 'badFrames');
+  countersFromSessions(registry, source, 'cms_events_unknown_indexes_total', 'Updates for unknown subscription indexes', 'unknownIndexes');
+  countersFromSessions(registry, source, 'cms_events_late_updates_total', 'Updates for calls already removed', 'lateUpdates');
+  countersFromSessions(registry, source, 'cms_events_unknown_ids_total', 'Updates for ids never added', 'unknownIds');
+  new Gauge({
+    name: 'cms_events_queue_depth',
+    help: 'Events waiting for handlers, per server',
+    labelNames: ['server'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [server, depth] of source.queueDepths()) this.set({ server }, depth);
+    },
+  });
+  new Counter({
+    name: 'cms_events_events_total',
+    help: 'Events produced, per server and type',
+    labelNames: ['server', 'type'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [server, byType] of source.eventCounts()) {
+        for (const [type, count] of byType) this.inc({ server, type }, count);
+      }
+    },
+  });
+  const handlerErrors = new Counter({
+    name: 'cms_events_handler_errors_total',
+    help: 'Handlers that threw or timed out',
+    labelNames: ['server', 'kind'],
+    registers: [registry],
+  });
+  const handlerSeconds = new Histogram({
+    name: 'cms_events_handler_duration_seconds',
+    help: 'Handler run time',
+    labelNames: ['type'],
+    buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [registry],
+  });
+  return { registry, handlerErrors, handlerSeconds };
+}
