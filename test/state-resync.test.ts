@@ -240,7 +240,7 @@ test('live messages during a resync are not synthetic and confirm what they name
   assert.deepEqual(live.map(summary), [
     { type: 'participant.left', callId: 'c1', participantId: 'p1', reason: 'participantInitiated' },
     { type: 'call.updated', callId: 'c2', changes: { participants: 4 } },
-    { type: 'participant.left', callId: 'c1', participantId: 'p2', reason: 'callEnded' },
+    { type: 'participant.left', callId: 'c1', participantId: 'p2', reason: 'callEnded', synthetic: true },
     { type: 'call.ended', callId: 'c1', reason: 'allLeft' },
   ]);
   // c2 was confirmed by its update: the calls snapshot does not end it.

@@ -242,8 +242,9 @@ test('every join gets its leave when a call ends with participants', () => {
 
   const events = state.applyCallList([{ call: 'c1', updateType: 'remove', reason: 'participantInitiated' }]);
   assert.deepEqual(events.map(summary), [
-    { type: 'participant.left', participantId: 'p1', reason: 'callEnded' },
-    { type: 'participant.left', participantId: 'p3', reason: 'callEnded' },
+    // Inferred from the call's end, not read from a roster message: synthetic.
+    { type: 'participant.left', participantId: 'p1', reason: 'callEnded', synthetic: true },
+    { type: 'participant.left', participantId: 'p3', reason: 'callEnded', synthetic: true },
     { type: 'call.ended', reason: 'participantInitiated' },
   ]);
   const [left] = events;

@@ -1,7 +1,6 @@
 // The hub: one session per configured server, all at once. It keeps the server set in step with
 // its source (config file or directory), fans each event out to sinks, live listeners and the
 // handler queue, and decides when a message may be acked (the ack policy of the contract).
-import { randomUUID } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -10,6 +9,7 @@ import type { ServerTarget, SessionStatus, SessionTimings } from '../session/typ
 import type { CallView, CmsEvent, CmsEventType, EventOfType, ServerDisconnectedEvent } from '../state/events.js';
 import type { Sink, SinkStatus } from '../sinks/types.js';
 import { createSinks } from '../sinks/index.js';
+import { newEventId } from '../state/event-id.js';
 import type { Config, ConfigInput } from './config-schema.js';
 import { validateConfig, toServerTarget } from './config-loader.js';
 import type { HandlerContext } from './context.js';
@@ -223,7 +223,7 @@ export class Hub {
     await rt.session.stop();
     if (!rt.disconnectAnnounced) {
       const event: ServerDisconnectedEvent = {
-        id: randomUUID(),
+        id: newEventId(),
         ts: new Date().toISOString(),
         type: 'server.disconnected',
         server: name,

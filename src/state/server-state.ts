@@ -260,10 +260,13 @@ export class ServerState {
     return [...this.#calls.keys()];
   }
 
-  /** Every join gets its leave: the remaining roster leaves (callEnded) before the call ends. */
+  /**
+   * Every join gets its leave: the remaining roster leaves (callEnded) before the call ends.
+   * Those leaves are always synthetic: no roster message said so, the call's end implies it.
+   */
   #endCall(call: CallRecord, reason: string | undefined, synthetic: boolean, events: CmsEvent[]): void {
     for (const participant of call.roster.values()) {
-      events.push(this.#participantLeft(call, participant, CALL_ENDED_REASON, synthetic));
+      events.push(this.#participantLeft(call, participant, CALL_ENDED_REASON, true));
     }
     call.roster.clear();
     this.#calls.delete(call.state.id);
