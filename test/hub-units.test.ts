@@ -1,0 +1,115 @@
+// The hub's pure parts: config validation messages, server diffing, secret scrubbing, and the
+// handler queue's ordering, bound and follow-ups.
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { test } from 'node:test';
+import { ConfigError, validateConfig } from '../src/hub/index.js';
+import { createLogger, registerSecret, scrubSecrets } from '../src/hub/logger.js';
+import { diffServers } from '../src/hub/server-diff.js';
+import { ServerDispatcher } from '../src/hub/dispatcher.js';
+import { HandlerRegistry } from '../src/hub/handlers.js';
+import { currentContext } from '../src/hub/context.js';
+import type { CmsEvent } from '../src/state/events.js';
+import type { ServerTarget } from '../src/session/types.js';
+
+test('config errors name the field and the problem', () => {
+  const check = (raw: unknown, pattern: RegExp) => {
+    assert.throws(() => validateConfig(raw, '/etc/cms.yaml'), (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.match(error.message, pattern);
+      return true;
+    });
+  };
+  check({ servers: [{ name: 'a', host: 'h', username: 'u' }] }, /^\/etc\/cms\.yaml: servers\[0\]\.password: give exactly one of password, passwordEnv or passwordFile/m);
+  check({ servers: [{ name: 'a', host: 'h', username: 'u', password: 'p', prot: 1 }] }, /servers\[0\]: .*prot/);
+  check({ servers: [{ name: 'a', host: 'h', username: 'u', password: 'p', tls: { fingerprint: 'zz' } }] }, /servers\[0\]\.tls\.fingerprint: must be a SHA-256 fingerprint/);
+  check({}, /servers: give either servers or serversUrl/);
+  check(
+    { servers: [{ name: 'a', host: 'h', username: 'u', password: 'p' }, { name: 'a', host: 'h2', username: 'u', password: 'p' }] },
+    /servers\[1\]\.name: duplicate server name "a"/,
+  );
+  check({ servers: [], http: { port: 70000 } }, /http\.port/);
+  const ok = validateConfig({ servers: [{ name: 'a', host: 'h', username: 'u', password: 'p' }] }, 'x');
+  assert.equal(ok.servers![0]!.port, 443);
+  assert.equal(ok.dispatch.queueSize, 10_000);
+});
+
+test('server diffs restart only what changed', () => {
+  const target = (name: string, password = 'pw'): ServerTarget => ({ name, host: 'h', port: 1, username: 'u', password });
+  const current = new Map([['a', target('a')], ['b', target('b')], ['c', target('c')]]);
+  const diff = diffServers(current, [target('a'), target('b', 'new'), target('d')]);
+  assert.deepEqual(diff.added.map((t) => t.name), ['d']);
+  assert.deepEqual(diff.changed.map((t) => t.name), ['b']);
+  assert.deepEqual(diff.removed, ['c']);
+});
+
+test('secrets and auth tokens are scrubbed from any log line', () => {
+  registerSecret('S3cr3t-Value!');
+  assert.equal(scrubSecrets('wss://h/events/v1?authToken=abc.def-123&x=1'), 'wss://h/events/v1?authToken=[REDACTED]&x=1');
+  assert.equal(scrubSecrets('password was S3cr3t-Value! ok'), 'password was [REDACTED] ok');
+  let written = '';
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      written += chunk;
+      done();
+    },
+  });
+  const logger = createLogger({ destination: sink, pretty: false });
+  logger.error({ password: 'x1', err: new Error('failed for wss://h/events/v1?authToken=tok123') }, 'oops S3cr3t-Value!');
+  assert.ok(!written.includes('tok123'));
+  assert.ok(!written.includes('S3cr3t-Value!'));
+  assert.ok(!written.includes('"x1"'));
+  assert.match(written, /REDACTED/);
+});
+
+const silentLogger = createLogger({ level: 'silent' });
+const event = (n: number): CmsEvent =>
+  ({ id: String(n), ts: '', type: 'call.started', server: 's', callId: `c${n}`, call: { id: `c${n}` } }) as CmsEvent;
+
+function makeDispatcher(registry: HandlerRegistry, queueSize = 3) {
+  const errors: string[] = [];
+  const dispatcher = new ServerDispatcher({
+    context: { server: 's', logger: silentLogger, session: {} as never },
+    registry,
+    queueSize,
+    handlerTimeoutMs: 50,
+    hooks: { onHandlerError: (_e, kind) => errors.push(kind), onHandlerDone: () => {} },
+  });
+  return { dispatcher, errors };
+}
+
+test('the handler queue keeps order, reports when full, and isolates failures', async () => {
+  const registry = new HandlerRegistry();
+  const seen: string[] = [];
+  registry.on('call.started', async (e) => {
+    await new Promise((r) => setTimeout(r, 2));
+    if (e.id === '2') throw new Error('boom');
+    if (e.id === '3') await new Promise((r) => setTimeout(r, 200));
+    seen.push(e.id);
+  });
+  const { dispatcher, errors } = makeDispatcher(registry);
+  for (let i = 1; i <= 5; i++) dispatcher.enqueue(event(i), 0);
+  assert.equal(dispatcher.full, true);
+  let roomAt = -1;
+  const room = dispatcher.waitForRoom().then(() => (roomAt = dispatcher.depth));
+  await dispatcher.waitForIdle();
+  await room;
+  assert.ok(roomAt < 3, 'room is announced once the queue is below its bound');
+  assert.deepEqual(seen, ['1', '4', '5']);
+  assert.deepEqual(errors, ['error', 'timeout']);
+});
+
+test('follow-ups wait for the ack of their message and keep the context', async () => {
+  const registry = new HandlerRegistry();
+  const ran: string[] = [];
+  registry.on('call.started', (e) => () => ran.push(`${e.id}@${currentContext()?.server}`));
+  const { dispatcher } = makeDispatcher(registry, 100);
+  dispatcher.enqueue(event(1), 1);
+  dispatcher.enqueue(event(2), 2);
+  await dispatcher.waitForIdle();
+  assert.deepEqual(ran, []);
+  dispatcher.acked(1);
+  assert.deepEqual(ran, ['1@s']);
+  dispatcher.acked(2);
+  assert.deepEqual(ran, ['1@s', '2@s']);
+});
