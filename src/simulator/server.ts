@@ -1,0 +1,248 @@
+// One simulated Call Bridge: the REST token endpoint and the event socket on one port, the world
+// it hosts, its faults and switches. Kept light, since a benchmark runs a thousand in one process.
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { givenCertificate, selfSignedCertificate, type ServerCertificate } from './certificate.js';
+import { EventConnection, type ConnectionHost } from './connection.js';
+import { refuseUpgrade, sendFailure } from './http-responses.js';
+import { resolveSwitches, type SimulatorSwitches } from './switches.js';
+import { TokenStore } from './tokens.js';
+import type { Faults, SimulatedServer, SimulatorOptions, SimulatorStats, Violation } from './types.js';
+import { ViolationLog } from './violations.js';
+import { SimulatedWorld, type WorldChange } from './world.js';
+
+const TOKEN_PATH = '/api/v1/authTokens';
+const EVENTS_PATH = '/events/v1';
+/** A subscribeRequest for every call of a big bridge stays far below this. */
+const MAX_CLIENT_FRAME_BYTES = 4 * 1024 * 1024;
+
+function basicCredentials(header: string | undefined): { user: string; password: string } | undefined {
+  if (!header || !/^basic /i.test(header)) return undefined;
+  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0 ? undefined : { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+class SimulatorServer implements SimulatedServer, ConnectionHost {
+  readonly name: string;
+  readonly host: string;
+  port = 0;
+  readonly tls: boolean;
+  readonly caPem?: string;
+  readonly caPath?: string;
+  readonly fingerprint?: string;
+  readonly username: string;
+  readonly password: string;
+  readonly switches: SimulatorSwitches;
+  readonly world: SimulatedWorld;
+  readonly faults: Faults;
+  onFrameSent?: (connectionId: number, messageId: number) => void;
+
+  private readonly http: Server;
+  private readonly wss: WebSocketServer;
+  private readonly tokens: TokenStore;
+  private readonly log = new ViolationLog();
+  private readonly connections = new Set<EventConnection>();
+  private readonly idleWaiters: Array<() => void> = [];
+  private readonly counters = { tokensIssued: 0, handshakesRejected: 0, connectionsOpened: 0, messagesSent: 0, acksReceived: 0, subscribeRequests: 0 };
+  private lastConnectionId = 0;
+  private down = false;
+  private stalled = false;
+  private closing: Promise<void> | undefined;
+
+  constructor(options: SimulatorOptions, certificate: ServerCertificate | undefined) {
+    this.name = options.name ?? 'cms';
+    this.host = options.host ?? '127.0.0.1';
+    this.username = options.username ?? 'admin';
+    this.password = options.password ?? 'admin';
+    this.switches = resolveSwitches(options.switches);
+    this.tls = certificate !== undefined;
+    if (certificate) {
+      this.caPem = certificate.caPem;
+      this.caPath = certificate.caPath;
+      this.fingerprint = certificate.fingerprint;
+    }
+    this.tokens = new TokenStore(this.switches);
+    this.world = new SimulatedWorld((changes) => this.publish(changes));
+    this.faults = {
+      dropAll: () => this.dropAll(),
+      goDown: () => {
+        this.down = true;
+        this.dropAll();
+      },
+      comeUp: () => {
+        this.down = false;
+      },
+      stallAcks: (on: boolean) => {
+        this.stalled = on;
+        if (!on) for (const connection of this.connections) connection.releaseHeld();
+      },
+      sendRaw: (frame: string) => {
+        for (const connection of this.connections) connection.sendRaw(frame);
+      },
+    };
+    const handler = (req: IncomingMessage, res: ServerResponse) => this.handleRequest(req, res);
+    this.http = certificate ? createHttpsServer({ cert: certificate.cert, key: certificate.key }, handler) : createHttpServer(handler);
+    this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
+    // Pings are answered by the connection, so that `answerPings` can change at run time.
+    this.wss = new WebSocketServer({ noServer: true, clientTracking: false, autoPong: false, perMessageDeflate: false, maxPayload: MAX_CLIENT_FRAME_BYTES });
+  }
+
+  get url(): string {
+    const host = this.host.includes(':') ? `[${this.host}]` : this.host;
+    return `${this.tls ? 'https' : 'http'}://${host}:${this.port}`;
+  }
+
+  listen(port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.http.once('error', reject);
+      this.http.listen(port, this.host, () => {
+        this.http.off('error', reject);
+        this.port = (this.http.address() as AddressInfo).port;
+        resolve();
+      });
+    });
+  }
+
+  violations(): Violation[] {
+    return this.log.list();
+  }
+
+  stats(): SimulatorStats {
+    return { ...this.counters, openConnections: this.connections.size };
+  }
+
+  idle(): Promise<void> {
+    if (this.allIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  close(): Promise<void> {
+    this.closing ??= new Promise((resolve) => {
+      this.down = true;
+      this.dropAll();
+      this.http.close(() => resolve());
+      this.http.closeAllConnections();
+      this.wss.close();
+      this.releaseIdleWaiters();
+    });
+    return this.closing;
+  }
+
+  // ConnectionHost
+
+  acksStalled(): boolean {
+    return this.stalled;
+  }
+
+  violation(connectionId: number, kind: string, detail: string): void {
+    this.log.record(connectionId, kind, detail);
+  }
+
+  messageSent(connectionId: number, messageId: number): void {
+    this.counters.messagesSent += 1;
+    this.onFrameSent?.(connectionId, messageId);
+  }
+
+  ackReceived(): void {
+    this.counters.acksReceived += 1;
+  }
+
+  subscribeRequested(): void {
+    this.counters.subscribeRequests += 1;
+  }
+
+  drained(): void {
+    if (this.idleWaiters.length > 0 && this.allIdle()) this.releaseIdleWaiters();
+  }
+
+  closed(connection: EventConnection): void {
+    this.connections.delete(connection);
+    this.drained();
+  }
+
+  // HTTP
+
+  private handleRequest(req: IncomingMessage, res: ServerResponse): void {
+    req.resume();
+    const path = (req.url ?? '/').split('?', 1)[0];
+    if (path !== TOKEN_PATH) {
+      sendFailure(res, 404, 'unknownPath');
+      return;
+    }
+    if (req.method !== 'POST') {
+      sendFailure(res, 405, 'methodNotSupported', { Allow: 'POST' });
+      return;
+    }
+    if (this.down) {
+      sendFailure(res, 503, 'serviceUnavailable');
+      return;
+    }
+    const credentials = basicCredentials(req.headers.authorization);
+    if (!credentials || credentials.user !== this.username || credentials.password !== this.password) {
+      sendFailure(res, 401, 'authenticationFailure', { 'WWW-Authenticate': 'Basic realm="CMS API"' });
+      return;
+    }
+    this.counters.tokensIssued += 1;
+    res.writeHead(200, { 'X-Cisco-CMS-Auth-Token': this.tokens.issue(), 'Content-Length': 0 });
+    res.end();
+  }
+
+  private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://simulator');
+    const refusal = this.refusal(url);
+    if (refusal) {
+      this.counters.handshakesRejected += 1;
+      refuseUpgrade(socket, refusal.status, refusal.reason);
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => this.accept(ws));
+  }
+
+  /** Why an upgrade is refused, checked so that a refused upgrade never spends a token. */
+  private refusal(url: URL): { status: number; reason: string } | undefined {
+    if (this.down) return { status: 503, reason: 'server down' };
+    if (url.pathname !== EVENTS_PATH) return { status: 404, reason: 'not found' };
+    const limit = this.switches.maxConnections;
+    if (limit > 0 && this.connections.size >= limit) return { status: this.switches.connectionLimitStatus, reason: 'too many event connections' };
+    const token = this.tokens.redeem(url.searchParams.get('authToken'));
+    if (token !== 'ok') return { status: this.switches.handshakeRejectStatus, reason: `auth token ${token}` };
+    return undefined;
+  }
+
+  private accept(ws: WebSocket): void {
+    this.lastConnectionId += 1;
+    this.counters.connectionsOpened += 1;
+    this.connections.add(new EventConnection(this.lastConnectionId, ws, this));
+  }
+
+  private publish(changes: readonly WorldChange[]): void {
+    for (const connection of this.connections) connection.applyChanges(changes);
+  }
+
+  private dropAll(): void {
+    for (const connection of this.connections) connection.drop();
+  }
+
+  private allIdle(): boolean {
+    for (const connection of this.connections) if (!connection.idle()) return false;
+    return true;
+  }
+
+  private releaseIdleWaiters(): void {
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+}
+
+export async function startSimulator(options: SimulatorOptions = {}): Promise<SimulatedServer> {
+  const tls = options.tls ?? true;
+  let certificate: ServerCertificate | undefined;
+  if (tls === true) certificate = await selfSignedCertificate(options.host ?? '127.0.0.1');
+  else if (tls) certificate = givenCertificate(tls);
+  const server = new SimulatorServer(options, certificate);
+  await server.listen(options.port ?? 0);
+  return server;
+}

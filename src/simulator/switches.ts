@@ -1,0 +1,93 @@
+// Every behaviour the reference (section 7) leaves unknown is a switch, so a client can be tested
+// against each plausible server. Switches are read at the moment they matter, so tests and the
+// control API can flip them on a running server.
+
+export interface SimulatorSwitches {
+  /** How long an issued token stays usable for a handshake. */
+  tokenTtlMs: number;
+  /** A token opens at most one WebSocket. */
+  tokenSingleUse: boolean;
+  /** HTTP status refusing an upgrade with a missing, unknown, used or expired token. */
+  handshakeRejectStatus: number;
+  /** How many server messages may be unacked at once; 1 is stop-and-wait. */
+  ackWindow: number;
+  /** How long the oldest unacked message may wait for its ack. */
+  ackTimeoutMs: number;
+  /** What happens when that wait runs out: close the socket, or never send again on it. */
+  ackTimeoutAction: 'close' | 'stall';
+  /** Status of the messageAck answering a subscribeRequest; anything but success rejects it. */
+  subscribeAckStatus: string;
+  /** State sent for a per-call subscription of an unknown call. */
+  badCallState: string;
+  /** subscriptionUpdate lists every subscription of the set, not only the changed ones. */
+  subscriptionUpdateListsAll: boolean;
+  /** A new callInfo subscription gets a full callInfoUpdate once it is active. */
+  sendInitialCallInfo: boolean;
+  /** Answer WebSocket pings with pongs. */
+  answerPings: boolean;
+  /** Concurrent event connections allowed; 0 is unlimited. */
+  maxConnections: number;
+  /** HTTP status refusing an upgrade beyond maxConnections. */
+  connectionLimitStatus: number;
+  /** After a call's remove, send one more roster update for it before the deactivations. */
+  lateRosterAfterRemove: boolean;
+}
+
+export const DEFAULT_SWITCHES: Readonly<SimulatorSwitches> = Object.freeze({
+  tokenTtlMs: 30_000,
+  tokenSingleUse: true,
+  handshakeRejectStatus: 401,
+  ackWindow: 1,
+  ackTimeoutMs: 30_000,
+  ackTimeoutAction: 'close',
+  subscribeAckStatus: 'success',
+  badCallState: 'deactivated',
+  subscriptionUpdateListsAll: false,
+  sendInitialCallInfo: true,
+  answerPings: true,
+  maxConnections: 0,
+  connectionLimitStatus: 503,
+  lateRosterAfterRemove: false,
+});
+
+type Check = (value: unknown) => boolean;
+const isStatus: Check = (v) => Number.isInteger(v) && (v as number) >= 400 && (v as number) <= 599;
+const isCount = (min: number): Check => (v) => Number.isSafeInteger(v) && (v as number) >= min;
+const isBoolean: Check = (v) => typeof v === 'boolean';
+const isText: Check = (v) => typeof v === 'string' && v.length > 0;
+
+const CHECKS: Record<keyof SimulatorSwitches, [Check, string]> = {
+  tokenTtlMs: [isCount(0), 'an integer >= 0'],
+  tokenSingleUse: [isBoolean, 'a boolean'],
+  handshakeRejectStatus: [isStatus, 'an HTTP error status (400-599)'],
+  ackWindow: [isCount(1), 'an integer >= 1'],
+  ackTimeoutMs: [isCount(1), 'an integer >= 1'],
+  ackTimeoutAction: [(v) => v === 'close' || v === 'stall', '"close" or "stall"'],
+  subscribeAckStatus: [isText, 'a non-empty string'],
+  badCallState: [isText, 'a non-empty string'],
+  subscriptionUpdateListsAll: [isBoolean, 'a boolean'],
+  sendInitialCallInfo: [isBoolean, 'a boolean'],
+  answerPings: [isBoolean, 'a boolean'],
+  maxConnections: [isCount(0), 'an integer >= 0'],
+  connectionLimitStatus: [isStatus, 'an HTTP error status (400-599)'],
+  lateRosterAfterRemove: [isBoolean, 'a boolean'],
+};
+
+/** Checks a partial set of switches; returns one message per bad field (empty when all are fine). */
+export function checkSwitches(patch: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries(patch)) {
+    const check = CHECKS[key as keyof SimulatorSwitches];
+    if (!check) problems.push(`unknown switch "${key}"`);
+    else if (!check[0](value)) problems.push(`switch "${key}" must be ${check[1]}`);
+  }
+  return problems;
+}
+
+/** Defaults overlaid with `patch`; throws on a bad value so a typo never silently runs defaults. */
+export function resolveSwitches(patch: Partial<SimulatorSwitches> = {}): SimulatorSwitches {
+  const defined = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
+  const problems = checkSwitches(defined);
+  if (problems.length > 0) throw new TypeError(`invalid simulator switches: ${problems.join('; ')}`);
+  return { ...DEFAULT_SWITCHES, ...defined };
+}

@@ -1,0 +1,107 @@
+// Public shape of the simulator: what tests, benchmarks, the demo and the CLI code against.
+import type { CallFields, ParticipantFields } from '../protocol/index.js';
+import type { SimulatorSwitches } from './switches.js';
+
+export type { SimulatorSwitches };
+
+export interface SimulatorOptions {
+  /** Shown in listings and the control API; default `cms`. */
+  name?: string;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0 (any free port). */
+  port?: number;
+  /**
+   * Default true: a self-signed certificate generated once per process. `{ cert, key }` takes PEM
+   * text or paths to PEM files. false: plain HTTP and WebSocket.
+   */
+  tls?: boolean | { cert: string; key: string };
+  /** Default admin. */
+  username?: string;
+  /** Default admin. */
+  password?: string;
+  switches?: Partial<SimulatorSwitches>;
+}
+
+export interface Violation {
+  /** Date.now() when it was seen. */
+  at: number;
+  connectionId: number;
+  /**
+   * ackOfAck, unknownAck, duplicateAck, nonSuccessAck, badJson, unknownEnvelope,
+   * unknownMessageType, malformedFrame, invalidSubscription, clientIdNotIncreasing, ackTimeout.
+   */
+  kind: string;
+  detail: string;
+}
+
+export interface SimulatorStats {
+  tokensIssued: number;
+  handshakesRejected: number;
+  connectionsOpened: number;
+  openConnections: number;
+  messagesSent: number;
+  acksReceived: number;
+  subscribeRequests: number;
+}
+
+export type CallSnapshot = CallFields & { id: string; roster: Array<ParticipantFields & { id: string }> };
+
+export interface World {
+  /** Returns the call id (a uuid unless given). */
+  createCall(fields?: Partial<CallFields> & { id?: string }): string;
+  updateCall(callId: string, fields: Partial<CallFields>): void;
+  /** Does NOT send roster removes for the remaining participants: the client must synthesize leaves. */
+  endCall(callId: string, reason?: string): void;
+  /**
+   * Keeps the call's `participants` count in step: it counts connected and on-hold participants,
+   * as a real bridge does (a dial-out counts once it connects, not while it rings).
+   */
+  addParticipant(callId: string, fields?: Partial<ParticipantFields> & { id?: string }): string;
+  updateParticipant(callId: string, participantId: string, fields: Partial<ParticipantFields>): void;
+  removeParticipant(callId: string, participantId: string, reason?: string): void;
+  /** Runs fn and sends what it changed as one message per subscription (several roster updates in one message). */
+  batch(fn: () => void): void;
+  listCalls(): CallSnapshot[];
+}
+
+export interface Faults {
+  /** Destroys every event socket at once, without a close frame. */
+  dropAll(): void;
+  /** Refuses tokens and upgrades with 503 and drops every socket, until comeUp(). */
+  goDown(): void;
+  comeUp(): void;
+  /** While on, subscribeRequests are held: no messageAck and no subscriptionUpdate until it is off. */
+  stallAcks(on: boolean): void;
+  /** Writes `frame` as is to every open event socket, outside the message id sequence. */
+  sendRaw(frame: string): void;
+}
+
+export interface SimulatedServer {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly tls: boolean;
+  /** https://host:port or http://host:port */
+  readonly url: string;
+  readonly caPem?: string;
+  readonly caPath?: string;
+  /** SHA-256 of the server certificate: upper-case hex pairs joined by colons. */
+  readonly fingerprint?: string;
+  readonly username: string;
+  readonly password: string;
+  /** Mutable at run time. */
+  readonly switches: SimulatorSwitches;
+  readonly world: World;
+  readonly faults: Faults;
+  violations(): Violation[];
+  stats(): SimulatorStats;
+  /** Fires for every server message frame written to a client socket (for latency benchmarks). */
+  onFrameSent?: (connectionId: number, messageId: number) => void;
+  /**
+   * Resolves when every open connection has no queued or unacked message. Connections stalled for
+   * good by an ack timeout never drain, so they are not waited for.
+   */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
