@@ -1,0 +1,55 @@
+// Shapes of the daemon's HTTP API as the dashboard reads them, and the calls that fetch them.
+import type { CallState, CallView, CmsEvent, ParticipantState } from '../../state/events.js';
+import type { SessionCounters, SessionError, SessionState } from '../../session/types.js';
+
+export type { CallState, CallView, CmsEvent, ParticipantState };
+
+/** One entry of GET /api/servers. */
+export interface ServerView {
+  name: string;
+  host: string;
+  port: number;
+  state: SessionState;
+  since: string;
+  connectedSince: string | null;
+  lastError: SessionError | null;
+  nextAttemptAt: string | null;
+  counters: Partial<SessionCounters> & Record<string, number>;
+  calls: number;
+  eventsPerSecond: number;
+}
+
+async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
+  const response = await fetch(path, { headers: { accept: 'application/json' }, signal });
+  if (!response.ok) throw new Error(`${path} answered ${response.status}`);
+  return (await response.json()) as T;
+}
+
+export async function fetchServers(signal?: AbortSignal): Promise<ServerView[]> {
+  const list = await getJson<RawServerView[]>('api/servers', signal);
+  return Array.isArray(list) ? list.map(normalizeServer) : [];
+}
+
+/** The API may give lastError as an object, or as its message with the kind and time beside it. */
+type RawServerView = Omit<ServerView, 'lastError'> & {
+  lastError: SessionError | string | null;
+  lastErrorKind?: string | null;
+  lastErrorAt?: string | null;
+};
+
+function normalizeServer(raw: RawServerView): ServerView {
+  const { lastError, lastErrorKind, lastErrorAt, ...rest } = raw;
+  let error: SessionError | null = null;
+  if (typeof lastError === 'string') {
+    error = { kind: (lastErrorKind ?? '') as SessionError['kind'], message: lastError, at: lastErrorAt ?? rest.since };
+  } else if (lastError && typeof lastError === 'object') {
+    error = lastError;
+  }
+  return { ...rest, lastError: error, counters: rest.counters ?? {} };
+}
+
+export function fetchCalls(server: string, signal?: AbortSignal): Promise<CallView[]> {
+  return getJson<CallView[]>(`api/servers/${encodeURIComponent(server)}/calls`, signal);
+}
+
+export const EVENTS_PATH = 'api/events';
