@@ -1,0 +1,39 @@
+// Exponential backoff with full jitter: delay = random() * min(max, initial * 2^attempt).
+// Full jitter spreads the reconnects of many clients of one restarted server over the whole
+// window instead of bunching them at its edge.
+
+export interface BackoffOptions {
+  initialMs: number;
+  maxMs: number;
+  /** [0,1) random source; injected for tests. */
+  random?: () => number;
+}
+
+export class Backoff {
+  readonly #initialMs: number;
+  readonly #maxMs: number;
+  readonly #random: () => number;
+  #attempt = 0;
+
+  constructor(options: BackoffOptions) {
+    this.#initialMs = options.initialMs;
+    this.#maxMs = options.maxMs;
+    this.#random = options.random ?? Math.random;
+  }
+
+  /** Failed attempts since the last reset. */
+  get attempt(): number {
+    return this.#attempt;
+  }
+
+  /** The delay before the next attempt (ms, integer); counts one more failed attempt. */
+  next(): number {
+    // 2 ** attempt becomes Infinity after ~1024 failures; Math.min still gives the cap.
+    const ceiling = Math.min(this.#maxMs, this.#initialMs * 2 ** this.#attempt++);
+    return Math.floor(this.#random() * ceiling);
+  }
+
+  reset(): void {
+    this.#attempt = 0;
+  }
+}

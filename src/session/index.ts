@@ -1,0 +1,12 @@
+export * from './types.js';
+export { createSession } from './session.js';
+export { DEFAULT_TIMINGS, resolveTimings } from './defaults.js';
+export { Backoff, type BackoffOptions } from './backoff.js';
+export {
+  SubscriptionSet,
+  PER_CALL_TYPES,
+  type PerCallType,
+  type SubscriptionEntry,
+  type SnapshotPhase,
+  type ElementSelection,
+} from './subscription-set.js';
