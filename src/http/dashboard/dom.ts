@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 // The only way the dashboard makes elements: text goes through text nodes and attributes through
 // setAttribute, never through HTML parsing, so nothing the daemon sends can become markup.
 
@@ -13,7 +12,7 @@ export interface Props {
   attrs?: Record<string, string | number | boolean | null | undefined>;
   title?: string;
   hidden?: boolean;
-  onClick?: (event: MouseEvent) => void;
+  onClick?: (event: Event) => void;
 }
 
 export function h<K extends keyof HTMLElementTagNameMap>(

@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 // The event stream: one EventSource on /api/events that comes back by itself. The browser
 // retries a dropped stream on its own; when it gives up (the daemon answered with an error while
 // restarting) a new one is opened after a capped backoff. Every (re)open is reported so that the

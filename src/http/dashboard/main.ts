@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 // Wires the dashboard together: snapshot + event stream into the model, the model into the view.
 import './style.css';
 import { EVENTS_PATH, fetchCalls, fetchServers } from './api.js';

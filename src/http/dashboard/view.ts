@@ -1,8 +1,7 @@
-/// <reference lib="dom" />
 // Draws the model into the page and keeps it current. Servers and calls each own one element,
 // redrawn only when the model says they changed; the order of calls follows their names.
 import type { CmsEvent, ParticipantState, ServerView } from './api.js';
-import { h, setText, type Child } from './dom.js';
+import { append, h, setText, type Child } from './dom.js';
 import type { FeedStatus } from './feed.js';
 import { showsServer, visibleRoster, type Filter } from './filter.js';
 import {
@@ -302,7 +301,8 @@ export class DashboardView {
       if (server.state === 'backoff' && server.nextAttemptAt) {
         parts.push(' · next attempt ', timeElement('until', server.nextAttemptAt, now));
       }
-      elements.error.replaceChildren(...parts);
+      elements.error.replaceChildren();
+      append(elements.error, parts);
     }
     elements.counters.replaceChildren(
       ...Object.entries(server.counters ?? {}).map(([key, value]) =>

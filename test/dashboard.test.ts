@@ -1,0 +1,259 @@
+// The dashboard in headless Chromium, served by the real daemon (bin/cms-events run) following
+// simulated servers: snapshot, live joins and leaves, updates, filters, call history, a server
+// going down and coming back, the daemon restarting under the page, and a phone-sized screen.
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { startSimulator, type SimulatedServer } from '../src/simulator/index.js';
+import { freePort, serverEntry, startDaemon, tempDir, writeConfig, type Daemon } from './helpers/daemon.js';
+import { waitFor } from './helpers/wait.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const BUILT = new URL('../dist/dashboard/index.html', import.meta.url);
+const SCREENSHOT = fileURLToPath(new URL('../docs/dashboard.png', import.meta.url));
+/** The issue asks for updates within a second; the margin covers a loaded CI machine. */
+const LIVE_MS = 5_000;
+
+describe('dashboard', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed` }, () => {
+  let east: SimulatedServer;
+  let west: SimulatedServer;
+  let lab: SimulatedServer;
+  let daemon: Daemon;
+  let config: string;
+  let port: number;
+  let browser: Browser;
+  let page: Page;
+  let board: string;
+  const consoleErrors: string[] = [];
+  /** Set while the daemon is deliberately down: the browser then logs refused connections. */
+  let daemonDown = false;
+
+  const server = (name: string) => page.locator(`[data-testid=server][data-server="${name}"]`);
+  const call = (name: string) => page.locator(`[data-testid=call][data-call-name="${name}"]`);
+  const participant = (scope: Locator, name: string) =>
+    scope.locator(`[data-testid=participant][data-participant-name="${name}"]`);
+
+  async function waitForApi(): Promise<void> {
+    await waitFor(async () => {
+      try {
+        return (await fetch(`http://127.0.0.1:${port}/healthz`)).ok;
+      } catch {
+        return false;
+      }
+    }, 'the daemon HTTP API');
+  }
+
+  before(async () => {
+    assert.ok(existsSync(BUILT), 'dist/dashboard/index.html is missing: run "npm run build" first');
+    [east, west, lab] = await Promise.all([
+      startSimulator({ name: 'east', username: 'api', password: 'east-Secret-1' }),
+      startSimulator({ name: 'west', username: 'api', password: 'west-Secret-2' }),
+      startSimulator({ name: 'lab', username: 'api', password: 'lab-Secret-3' }),
+    ]);
+    board = east.world.createCall({ name: 'Board meeting', callType: 'coSpace', recording: 'active', lockState: 'locked' });
+    east.world.addParticipant(board, { name: 'Alice Martin', uri: 'alice@example.com', state: 'connected', direction: 'incoming', activeSpeaker: true });
+    east.world.addParticipant(board, { name: 'Bob Stone', uri: 'sip:bob@example.com', state: 'connected', direction: 'outgoing', audioMuted: true, presenter: true });
+    east.world.addParticipant(board, { name: '<img src=x onerror="window.__xss=1">', uri: 'mallory@example.com', state: 'connected', direction: 'incoming' });
+    const standup = east.world.createCall({ name: 'Standup', callType: 'adHoc', streaming: 'active' });
+    east.world.addParticipant(standup, { name: 'Ana Silva', uri: 'ana@example.com', state: 'connected', direction: 'incoming', videoMuted: true });
+    const review = west.world.createCall({ name: 'Design review', callType: 'coSpace' });
+    west.world.addParticipant(review, { name: 'Carol King', uri: 'carol@corp.example', state: 'connected', direction: 'incoming' });
+    west.world.addParticipant(review, { name: '', uri: '5551234@corp.example', state: 'ringing', direction: 'outgoing' });
+
+    port = await freePort();
+    config = writeConfig(tempDir(), {
+      servers: [
+        serverEntry('cms-east', east),
+        serverEntry('cms-west', west),
+        serverEntry('cms-lab', lab, { password: 'not-the-password' }),
+      ],
+      http: { host: '127.0.0.1', port },
+    });
+    daemon = startDaemon(['run', '--config', config]);
+    await waitForApi();
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.setDefaultTimeout(LIVE_MS);
+    page.on('console', (message) => {
+      if (message.type() !== 'error') return;
+      if (daemonDown && /ERR_CONNECTION_REFUSED|Failed to load resource/.test(message.text())) return;
+      consoleErrors.push(message.text());
+    });
+    page.on('pageerror', (error) => consoleErrors.push(`uncaught: ${error.message}`));
+    await page.goto(`http://127.0.0.1:${port}/`);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await daemon?.stop();
+    await Promise.all([east?.close(), west?.close(), lab?.close()]);
+  });
+
+  it('shows every server, its calls and their rosters from the snapshot', async () => {
+    await page.locator('[data-testid=connection][data-state=live]').waitFor({ timeout: 15_000 });
+    for (const name of ['cms-east', 'cms-west', 'cms-lab']) await server(name).waitFor();
+    await waitFor(async () => (await server('cms-east').getAttribute('data-state')) === 'live', 'cms-east live', 15_000);
+    await waitFor(async () => (await server('cms-west').getAttribute('data-state')) === 'live', 'cms-west live', 15_000);
+    assert.equal(await server('cms-east').getByTestId('server-state').textContent(), 'Live');
+
+    const boardCall = server('cms-east').locator(call('Board meeting'));
+    await participant(boardCall, 'Alice Martin').waitFor({ timeout: 15_000 });
+    await participant(boardCall, 'Bob Stone').waitFor();
+    await participant(server('cms-east').locator(call('Standup')), 'Ana Silva').waitFor();
+    await participant(server('cms-west').locator(call('Design review')), 'Carol King').waitFor();
+
+    assert.equal(await boardCall.getByTestId('call-type').textContent(), 'coSpace');
+    assert.equal(await boardCall.getByTestId('participant-count').textContent(), '3 participants');
+    assert.equal(await boardCall.getByTestId('call-recording').count(), 1);
+    assert.equal(await boardCall.getByTestId('call-locked').count(), 1);
+    assert.equal(await call('Standup').getByTestId('call-streaming').count(), 1);
+    const bob = participant(boardCall, 'Bob Stone');
+    assert.equal(await bob.getByTestId('participant-uri').textContent(), 'sip:bob@example.com');
+    assert.equal(await bob.getByTestId('participant-state').textContent(), 'connected');
+    assert.equal(await bob.getAttribute('data-direction'), 'outgoing');
+    assert.equal(await bob.getByTestId('audio-muted').count(), 1);
+    assert.equal(await bob.getByTestId('presenter').count(), 1);
+    assert.equal(await participant(boardCall, 'Alice Martin').getByTestId('active-speaker').count(), 1);
+    assert.equal(await participant(call('Standup'), 'Ana Silva').getByTestId('video-muted').count(), 1);
+  });
+
+  it('shows names from the server as text, never as markup', async () => {
+    const mallory = page.locator('[data-testid=participant][data-participant-id]').filter({ hasText: 'mallory@example.com' });
+    assert.equal(await mallory.getByTestId('participant-name').textContent(), '<img src=x onerror="window.__xss=1">');
+    assert.equal(await page.locator('[data-testid=roster] img').count(), 0);
+    assert.equal(await page.evaluate('window.__xss'), undefined);
+  });
+
+  it('explains in words why a server is not live', async () => {
+    const error = server('cms-lab').getByTestId('server-error');
+    await error.waitFor({ timeout: 15_000 });
+    assert.match((await error.textContent()) ?? '', /Bad credentials/);
+    assert.notEqual(await server('cms-lab').getAttribute('data-state'), 'live');
+  });
+
+  it('adds, updates and removes a participant as it happens, without a reload', async () => {
+    const navigations: string[] = [];
+    page.on('framenavigated', (frame) => navigations.push(frame.url()));
+    const boardCall = call('Board meeting');
+
+    let started = Date.now();
+    const dave = east.world.addParticipant(board, { name: 'Dave Joiner', uri: 'dave@example.com', state: 'connected', direction: 'incoming' });
+    await participant(boardCall, 'Dave Joiner').waitFor();
+    const joinMs = Date.now() - started;
+    assert.equal(await boardCall.getByTestId('participant-count').textContent(), '4 participants');
+
+    east.world.updateParticipant(board, dave, { audioMuted: true });
+    await participant(boardCall, 'Dave Joiner').getByTestId('audio-muted').waitFor();
+
+    started = Date.now();
+    east.world.removeParticipant(board, dave, 'hungUp');
+    await participant(boardCall, 'Dave Joiner').waitFor({ state: 'detached' });
+    const leaveMs = Date.now() - started;
+    assert.equal(await boardCall.getByTestId('participant-count').textContent(), '3 participants');
+    assert.deepEqual(navigations, [], 'the page was not reloaded');
+    console.log(`# join shown after ${joinMs} ms, leave after ${leaveMs} ms`);
+  });
+
+  it('shows a new call and removes an ended one', async () => {
+    const lunch = west.world.createCall({ name: 'Lunch & learn', callType: 'coSpace' });
+    west.world.addParticipant(lunch, { name: 'Erin Park', uri: 'erin@corp.example', state: 'connected', direction: 'incoming' });
+    await participant(server('cms-west').locator(call('Lunch & learn')), 'Erin Park').waitFor();
+    west.world.endCall(lunch, 'allLeft');
+    await call('Lunch & learn').waitFor({ state: 'detached' });
+  });
+
+  it('filters by server and searches participants by name or uri', async () => {
+    await page.getByTestId('server-filter').selectOption('cms-west');
+    await server('cms-east').waitFor({ state: 'detached' });
+    assert.equal(await server('cms-west').count(), 1);
+    await page.getByTestId('server-filter').selectOption('');
+    await server('cms-east').waitFor();
+
+    await page.getByTestId('search').fill('CORP.EXAMPLE');
+    await call('Board meeting').waitFor({ state: 'detached' });
+    await participant(call('Design review'), 'Carol King').waitFor();
+    await page.getByTestId('search').fill('alice');
+    await participant(call('Board meeting'), 'Alice Martin').waitFor();
+    assert.equal(await participant(call('Board meeting'), 'Bob Stone').count(), 0);
+    assert.equal(await call('Design review').count(), 0);
+    assert.match(page.url(), /q=alice/);
+    await page.getByTestId('search').fill('');
+    await participant(call('Board meeting'), 'Bob Stone').waitFor();
+  });
+
+  it('shows the latest events of a selected call', async () => {
+    await call('Board meeting').getByTestId('call-open').click();
+    const history = page.getByTestId('call-history');
+    await history.waitFor();
+    assert.equal(await page.getByTestId('history-title').textContent(), 'Board meeting');
+    // Dave's join, mute and leave happened while the page was open.
+    const types = await history.getByTestId('history-event').evaluateAll((items) =>
+      items.map((item) => item.getAttribute('data-type')),
+    );
+    assert.equal(types[0], 'participant.left', 'newest first');
+    assert.ok(types.includes('participant.joined'));
+    assert.ok(types.includes('participant.updated'));
+    const text = (await history.textContent()) ?? '';
+    assert.match(text, /Dave Joiner/);
+    assert.match(text, /audio muted → yes/);
+
+    // A new event of the selected call appears in its history at once.
+    east.world.updateCall(board, { recording: 'inactive' });
+    await history.locator('[data-testid=history-event][data-type="call.updated"]').first().waitFor();
+    await call('Board meeting').getByTestId('call-recording').waitFor({ state: 'detached' });
+
+    mkdirSync(new URL('../docs/', import.meta.url), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+
+    await page.getByTestId('history-close').click();
+    await history.waitFor({ state: 'hidden' });
+  });
+
+  it('shows a server going down, then coming back', async () => {
+    west.faults.goDown();
+    await waitFor(async () => (await server('cms-west').getAttribute('data-state')) !== 'live', 'cms-west shown as not live');
+    assert.notEqual(await server('cms-west').getByTestId('server-state').textContent(), 'Live');
+    assert.equal(await server('cms-west').getByTestId('server-connected').textContent(), 'not connected');
+    west.faults.comeUp();
+    await waitFor(async () => (await server('cms-west').getAttribute('data-state')) === 'live', 'cms-west live again', 60_000);
+    await participant(call('Design review'), 'Carol King').waitFor();
+  });
+
+  it('reconnects by itself when the daemon restarts, and reloads the snapshot', async () => {
+    daemonDown = true;
+    await daemon.stop();
+    await page.locator('[data-testid=connection][data-state=lost]').waitFor();
+    // Changed while nobody was watching: only a snapshot reload can show it.
+    const standup = east.world.listCalls().find((c) => c.name === 'Standup')!;
+    east.world.addParticipant(standup.id, { name: 'Frank Late', uri: 'frank@example.com', state: 'connected', direction: 'incoming' });
+    daemon = startDaemon(['run', '--config', config]);
+    await waitForApi();
+    await page.locator('[data-testid=connection][data-state=live]').waitFor({ timeout: 30_000 });
+    daemonDown = false;
+    await participant(call('Standup'), 'Frank Late').waitFor({ timeout: 15_000 });
+    const gina = east.world.addParticipant(board, { name: 'Gina Fresh', uri: 'gina@example.com', state: 'connected', direction: 'incoming' });
+    await participant(call('Board meeting'), 'Gina Fresh').waitFor();
+    east.world.removeParticipant(board, gina);
+    await participant(call('Board meeting'), 'Gina Fresh').waitFor({ state: 'detached' });
+  });
+
+  it('fits a phone screen without sideways scrolling', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await participant(call('Board meeting'), 'Alice Martin').waitFor();
+    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+    assert.ok(overflow <= 0, `the page is ${overflow}px wider than the screen`);
+    await call('Board meeting').getByTestId('call-open').click();
+    await page.getByTestId('call-history').waitFor();
+    await page.getByTestId('history-close').click();
+  });
+
+  it('logged no console errors', () => {
+    assert.deepEqual(consoleErrors, []);
+  });
+});
