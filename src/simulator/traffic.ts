@@ -20,6 +20,8 @@ const PEOPLE = ['Kim Lee', 'Ana Souza', 'Ravi Patel', 'Jonas Berg', 'Mei Chen', 
 const ROOMS = ['Room 4.12', 'Boardroom', 'Huddle 2', 'Lab East', 'Studio B'];
 const HANGUP_REASONS = [undefined, 'participantInitiated'];
 
+/** Names of people still joining are pruned past this many (others may remove them behind our back). */
+const FORGET_NAMES_ABOVE = 256;
 /** Largest burst spent in one tick, so a stalled event loop does not unleash a flood. */
 const MAX_STEPS_PER_TICK = 200;
 
@@ -147,12 +149,12 @@ class MeetingPlayer {
     const uri = person.uri ?? '';
     const user = uri.split('@', 1)[0] ?? '';
     const numbered = /^\d+$/.test(user) && !uri.includes(';x-cisco-number=');
-    this.names.delete(person.id);
     this.world.updateParticipant(call.id, person.id, {
       state: 'connected',
       name: person.name || this.names.get(person.id) || this.pick(PEOPLE),
       ...(numbered ? { uri: `${uri};x-cisco-number=${user}` } : {}),
     });
+    this.names.delete(person.id);
     // Roster update, then the count change on callInfo and callList.
     return 3;
   }
@@ -230,10 +232,16 @@ class MeetingPlayer {
     return plan;
   }
 
+  /** Drops what the player remembers of calls and people that someone else removed. */
   private forgetEnded(calls: readonly Call[]): void {
-    if (this.plans.size <= calls.length) return;
-    const live = new Set(calls.map((c) => c.id));
-    for (const id of this.plans.keys()) if (!live.has(id)) this.plans.delete(id);
+    if (this.plans.size > calls.length) {
+      const live = new Set(calls.map((c) => c.id));
+      for (const id of this.plans.keys()) if (!live.has(id)) this.plans.delete(id);
+    }
+    if (this.names.size > FORGET_NAMES_ABOVE) {
+      const present = new Set(calls.flatMap((c) => c.roster.map((p) => p.id)));
+      for (const id of this.names.keys()) if (!present.has(id)) this.names.delete(id);
+    }
   }
 
   private pick<T>(items: readonly T[]): T {

@@ -71,7 +71,7 @@ export function snapshot(sub: LiveSubscription, calls: Iterable<CallRecord>, cal
 
 /** A late roster update for a call already removed: the race real bridges show (see the fixture). */
 export function lateRosterUpdate(sub: LiveSubscription, call: CallRecord): RosterUpdate | undefined {
-  const participant = call.roster.values().next().value;
+  const participant = call.roster.values().next().value ?? call.departed;
   if (!participant) return undefined;
   const entry: Values = { participant: participant.id, updateType: 'update' };
   const element = sub.elementSet.has('activeSpeaker') ? 'activeSpeaker' : sub.elements[0];

@@ -23,6 +23,8 @@ export interface CallRecord {
   /** Every callInfo element, null where unset. */
   readonly fields: Values;
   readonly roster: Map<string, ParticipantRecord>;
+  /** The last participant to leave, whom a late roster update after the call's end may still name. */
+  departed?: ParticipantRecord;
 }
 
 export type WorldChange =
@@ -176,6 +178,7 @@ export class SimulatedWorld implements World {
     const participant = this.requireParticipant(call, participantId);
     this.batch(() => {
       call.roster.delete(participantId);
+      call.departed = participant;
       this.emit(reason === undefined ? { kind: 'participantRemoved', call, participant } : { kind: 'participantRemoved', call, participant, reason });
       this.recount(call);
     });
