@@ -1,0 +1,317 @@
+// A sink that delivers through its spool: `write` appends to the spool, one loop reads the
+// spool in order and hands batches to a transport (file, webhook, redis, nats), retrying with
+// backoff until each batch is delivered or refused for good. One batch is in flight at a time,
+// so events reach the downstream in spool order, which is the per-server order of the hub.
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { CmsEvent } from '../state/events.js';
+import { sinkMetrics, type SinkMetrics } from './metrics.js';
+import { Spool, type SpoolRecord } from './spool.js';
+import type { Sink, SinkState, SinkStatus } from './types.js';
+
+export type DeliveryOutcome =
+  /** Every record is confirmed by the downstream. */
+  | { kind: 'delivered' }
+  /** The first `delivered` records made it; the rest are retried (after `retryAfterMs` when the downstream asked for it). */
+  | { kind: 'failed'; delivered: number; error: string; retryAfterMs?: number }
+  /** The downstream refused these records for good (e.g. HTTP 400): they are counted, logged and skipped. */
+  | { kind: 'rejected'; error: string };
+
+export interface DeliveryTransport {
+  /** Where it delivers, without secrets; shown in status and logs. */
+  readonly target: string;
+  /**
+   * Delivers `records` in order. Must not throw and must settle soon after `signal` aborts.
+   * Error texts must already be free of secrets.
+   */
+  deliver(records: readonly SpoolRecord[], signal: AbortSignal): Promise<DeliveryOutcome>;
+  close(): Promise<void>;
+}
+
+export interface SpooledSinkOptions {
+  name: string;
+  type: string;
+  spoolDir: string;
+  spoolMaxBytes: number;
+  /** Records per delivery attempt. */
+  batch: number;
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+  logger: Logger;
+  registry: Registry;
+  /** On close, how long to keep delivering the backlog to a healthy downstream. */
+  closeDrainMs?: number;
+  segmentBytes?: number;
+}
+
+/** Extra status fields of spooled sinks (GET /api/sinks shows them too). */
+export interface SpooledSinkStatus extends SinkStatus {
+  target: string;
+  failures: number;
+  rejected: number;
+  spoolBytes: number;
+  lastErrorAt: string | null;
+  lastDeliveryAt: string | null;
+}
+
+const BATCH_MAX_BYTES = 4 * 1024 * 1024;
+/** A failure streak longer than this (or FAILING_AFTER_ATTEMPTS attempts) turns `retrying` into `failing`. */
+const FAILING_AFTER_MS = 30_000;
+const FAILING_AFTER_ATTEMPTS = 5;
+/** While failing, repeat the warning at most this often. */
+const FAILURE_LOG_INTERVAL_MS = 60_000;
+const RETRY_AFTER_CAP_MS = 15 * 60_000;
+const CLOSE_ABORT_GRACE_MS = 2000;
+
+export class SpooledSink implements Sink {
+  readonly name: string;
+  readonly type: string;
+  private readonly logger: Logger;
+  private readonly metrics: SinkMetrics;
+  private readonly abort = new AbortController();
+  private readonly loop: Promise<void>;
+  private state: SinkState = 'ok';
+  private delivered = 0;
+  private failures = 0;
+  private rejected = 0;
+  private lastError: string | null = null;
+  private lastErrorAt: Date | null = null;
+  private lastDeliveryAt: Date | null = null;
+  private streak: { since: number; attempts: number; lastLog: number } | null = null;
+  private fullSince: number | null = null;
+  private closing: Promise<void> | null = null;
+  private writeAfterCloseLogged = false;
+  private drained: (() => void) | null = null;
+
+  static async create(options: SpooledSinkOptions, transport: DeliveryTransport): Promise<SpooledSink> {
+    const logger = options.logger.child({ sink: options.name });
+    let sink: SpooledSink | undefined;
+    const spool = await Spool.open({
+      dir: options.spoolDir,
+      maxBytes: options.spoolMaxBytes,
+      logger,
+      ...(options.segmentBytes !== undefined ? { segmentBytes: options.segmentBytes } : {}),
+      onFullChange: (full) => sink?.onFullChange(full),
+    });
+    sink = new SpooledSink(options, logger, spool, transport);
+    if (spool.full) sink.onFullChange(true);
+    return sink;
+  }
+
+  private constructor(
+    private readonly options: SpooledSinkOptions,
+    logger: Logger,
+    private readonly spool: Spool,
+    private readonly transport: DeliveryTransport,
+  ) {
+    this.name = options.name;
+    this.type = options.type;
+    this.logger = logger;
+    this.metrics = sinkMetrics(options.registry, options.name, {
+      backlog: () => this.spool.backlog,
+      spoolBytes: () => this.spool.diskBytes,
+      spoolFull: () => this.spool.full,
+    });
+    this.loop = this.run().catch((error: unknown) => {
+      // A bug, not a downstream failure: say so loudly; the spool keeps the events for a restart.
+      this.logger.fatal({ err: error }, 'sink delivery loop crashed; events stay in the spool');
+      this.state = 'failing';
+      this.lastError = `internal error: ${String(error)}`;
+    });
+    this.logger.info({ target: transport.target, spool: options.spoolDir, backlog: spool.backlog }, 'sink ready');
+  }
+
+  write(event: CmsEvent, line: string): void | Promise<void> {
+    if (this.closing) {
+      if (!this.writeAfterCloseLogged) {
+        this.writeAfterCloseLogged = true;
+        this.logger.error({ id: event.id }, 'event written after close was ignored');
+      }
+      return;
+    }
+    this.spool.append(event.id, event.server, event.type, event.ts, line);
+    if (this.spool.full) return this.spool.waitForRoom();
+  }
+
+  status(): SpooledSinkStatus {
+    return {
+      name: this.name,
+      type: this.type,
+      state: this.state,
+      backlog: this.spool.backlog,
+      delivered: this.delivered,
+      lastError: this.lastError,
+      full: this.spool.full,
+      target: this.transport.target,
+      failures: this.failures,
+      rejected: this.rejected,
+      spoolBytes: this.spool.diskBytes,
+      lastErrorAt: this.lastErrorAt?.toISOString() ?? null,
+      lastDeliveryAt: this.lastDeliveryAt?.toISOString() ?? null,
+    };
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    await this.spool.flush();
+    const drainMs = this.options.closeDrainMs ?? 5000;
+    if (this.state === 'ok' && this.spool.backlog > 0 && drainMs > 0) {
+      // A healthy downstream gets a moment to take the rest; anything left waits in the spool.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, drainMs);
+        this.drained = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    this.abort.abort();
+    await Promise.race([this.loop, sleep(CLOSE_ABORT_GRACE_MS)]);
+    await this.transport.close().catch((error: unknown) => {
+      this.logger.warn({ error: String(error) }, 'closing the connection failed');
+    });
+    await this.loop;
+    await this.spool.close();
+    this.metrics.release();
+    this.state = 'closed';
+    const backlog = this.spool.backlog;
+    this.logger.info({ backlog, delivered: this.delivered }, backlog > 0 ? 'sink closed; undelivered events stay in the spool' : 'sink closed');
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.abort.signal;
+    while (!signal.aborted) {
+      const batch = await this.spool.next(this.options.batch, BATCH_MAX_BYTES, signal);
+      if (batch.length === 0) continue;
+      let rest = batch.filter((r) => {
+        if (r.corrupt === undefined) return true;
+        this.rejected += 1;
+        this.metrics.rejected(1);
+        this.logger.error({ record: r.corrupt }, 'spool record is unreadable and cannot be delivered; skipped');
+        return false;
+      });
+      while (rest.length > 0 && !signal.aborted) {
+        const outcome = await this.transport.deliver(rest, signal);
+        if (signal.aborted && outcome.kind !== 'delivered') break;
+        switch (outcome.kind) {
+          case 'delivered':
+            this.confirm(rest);
+            rest = [];
+            break;
+          case 'failed': {
+            if (outcome.delivered > 0) {
+              this.confirm(rest.slice(0, outcome.delivered));
+              rest = rest.slice(outcome.delivered);
+            }
+            const delay = this.failed(outcome.error, outcome.retryAfterMs);
+            await sleep(delay, signal);
+            break;
+          }
+          case 'rejected':
+            this.refused(rest, outcome.error);
+            rest = [];
+            break;
+          default:
+            assertNever(outcome);
+        }
+      }
+      if (rest.length === 0) this.spool.ack(batch[batch.length - 1]!);
+      if (this.drained && this.spool.backlog === 0) this.drained();
+    }
+  }
+
+  private confirm(records: readonly SpoolRecord[]): void {
+    this.spool.ack(records[records.length - 1]!);
+    this.delivered += records.length;
+    this.metrics.delivered(records.length);
+    const now = Date.now();
+    for (const r of records) {
+      const at = Date.parse(r.ts);
+      if (!Number.isNaN(at)) this.metrics.latency(Math.max(0, now - at) / 1000);
+    }
+    this.lastDeliveryAt = new Date(now);
+    if (this.streak) {
+      this.logger.info(
+        { attempts: this.streak.attempts, downMs: now - this.streak.since, backlog: this.spool.backlog },
+        'delivery works again',
+      );
+      this.streak = null;
+    }
+    this.state = 'ok';
+  }
+
+  /** Records a failed attempt; returns how long to wait before the next one. */
+  private failed(error: string, retryAfterMs?: number): number {
+    const now = Date.now();
+    this.failures += 1;
+    this.metrics.failure();
+    this.lastError = error;
+    this.lastErrorAt = new Date(now);
+    const first = this.streak === null;
+    this.streak ??= { since: now, attempts: 0, lastLog: now };
+    this.streak.attempts += 1;
+    const wasFailing = this.state === 'failing';
+    this.state =
+      this.streak.attempts >= FAILING_AFTER_ATTEMPTS || now - this.streak.since >= FAILING_AFTER_MS ? 'failing' : 'retrying';
+    const exp = Math.min(this.options.backoffMaxMs, this.options.backoffInitialMs * 2 ** Math.min(this.streak.attempts - 1, 30));
+    const backoff = exp / 2 + (Math.random() * exp) / 2;
+    const delay = retryAfterMs !== undefined ? Math.min(Math.max(retryAfterMs, 0), RETRY_AFTER_CAP_MS) : backoff;
+    if (first || (this.state === 'failing' && !wasFailing) || now - this.streak.lastLog >= FAILURE_LOG_INTERVAL_MS) {
+      this.streak.lastLog = now;
+      this.logger.warn(
+        { error, attempts: this.streak.attempts, retryInMs: Math.round(delay), backlog: this.spool.backlog, state: this.state },
+        'delivery failed; retrying (events stay in the spool)',
+      );
+    }
+    return delay;
+  }
+
+  private refused(records: readonly SpoolRecord[], error: string): void {
+    this.spool.ack(records[records.length - 1]!);
+    this.rejected += records.length;
+    this.metrics.rejected(records.length);
+    this.lastError = error;
+    this.lastErrorAt = new Date();
+    this.state = 'failing';
+    this.streak = null;
+    this.logger.error(
+      { error, events: records.length, firstId: records[0]!.id, lastId: records[records.length - 1]!.id },
+      'downstream refused a batch for good; these events are not delivered and will not be retried',
+    );
+  }
+
+  private onFullChange(full: boolean): void {
+    if (full) {
+      this.fullSince = Date.now();
+      this.metrics.spoolFullEpisode();
+      this.logger.warn(
+        { backlog: this.spool.backlog, backlogBytes: this.spool.backlogBytes, maxBytes: this.options.spoolMaxBytes },
+        'spool full: holding the hub (and the acks to the CMS) back until the downstream catches up',
+      );
+    } else {
+      this.logger.info({ heldMs: this.fullSince === null ? 0 : Date.now() - this.fullSince }, 'spool has room again');
+      this.fullSince = null;
+    }
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unexpected delivery outcome ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,179 @@
+// NDJSON on stdout: one event per line and nothing else (logs go to stderr). Lines are
+// gathered during one turn of the event loop and written as one chunk, so a burst of events
+// costs one write(2), not one per event. When the reader of stdout is slower than the feed,
+// the stream's backpressure (`write` → false, then 'drain') is honoured: lines wait in memory
+// and, past HIGH_WATER_BYTES, `write` returns a promise so that the hub holds its acks back.
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { CmsEvent } from '../state/events.js';
+import { sinkMetrics, type SinkMetrics } from './metrics.js';
+import type { Sink, SinkState, SinkStatus } from './types.js';
+
+const CHUNK_BYTES = 256 * 1024;
+const HIGH_WATER_BYTES = 8 * 1024 * 1024;
+const LOW_WATER_BYTES = 1024 * 1024;
+const CLOSE_TIMEOUT_MS = 5000;
+
+export interface StdoutSinkOptions {
+  name: string;
+  logger: Logger;
+  registry: Registry;
+  /** Defaults to process.stdout; tests pass their own stream. */
+  stream?: NodeJS.WritableStream;
+}
+
+export class StdoutSink implements Sink {
+  readonly name: string;
+  readonly type = 'stdout';
+  private readonly stream: NodeJS.WritableStream;
+  private readonly logger: Logger;
+  private readonly metrics: SinkMetrics;
+  private lines: string[] = [];
+  private stamps: string[] = [];
+  private bufferedBytes = 0;
+  private scheduled = false;
+  private waitingDrain = false;
+  private room: { promise: Promise<void>; resolve: () => void } | null = null;
+  private delivered = 0;
+  private rejected = 0;
+  private state: SinkState = 'ok';
+  private lastError: string | null = null;
+  private broken = false;
+  private closed = false;
+  private readonly onError = (error: Error) => this.fail(error);
+
+  constructor(options: StdoutSinkOptions) {
+    this.name = options.name;
+    this.stream = options.stream ?? process.stdout;
+    this.logger = options.logger.child({ sink: options.name });
+    this.metrics = sinkMetrics(options.registry, options.name, {
+      backlog: () => this.lines.length,
+      spoolBytes: () => 0,
+      spoolFull: () => this.room !== null,
+    });
+    this.stream.on('error', this.onError);
+  }
+
+  write(event: CmsEvent, line: string): void | Promise<void> {
+    if (this.closed) return;
+    if (this.broken) {
+      this.rejected += 1;
+      this.metrics.rejected(1);
+      return;
+    }
+    this.lines.push(line);
+    this.stamps.push(event.ts);
+    this.bufferedBytes += line.length + 1;
+    if (this.bufferedBytes >= CHUNK_BYTES) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        this.flush();
+      });
+    }
+    if (this.bufferedBytes >= HIGH_WATER_BYTES) {
+      if (!this.room) {
+        let resolve!: () => void;
+        const promise = new Promise<void>((r) => (resolve = r));
+        this.room = { promise, resolve };
+        this.logger.warn({ bufferedBytes: this.bufferedBytes }, 'stdout is not keeping up: holding the hub back');
+      }
+      return this.room.promise;
+    }
+  }
+
+  status(): SinkStatus {
+    return {
+      name: this.name,
+      type: this.type,
+      state: this.state,
+      backlog: this.lines.length,
+      delivered: this.delivered,
+      lastError: this.lastError,
+      full: this.room !== null,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const deadline = Date.now() + CLOSE_TIMEOUT_MS;
+    while (this.lines.length > 0 && !this.broken && Date.now() < deadline) {
+      if (this.waitingDrain) await this.drainOrTimeout(deadline - Date.now());
+      else this.flush();
+    }
+    if (!this.broken && this.waitingDrain) await this.drainOrTimeout(deadline - Date.now());
+    if (this.lines.length > 0) {
+      this.logger.error({ events: this.lines.length }, 'stdout did not take the last events before the close timeout');
+    }
+    this.room?.resolve();
+    this.room = null;
+    this.stream.off('error', this.onError);
+    this.metrics.release();
+    this.state = 'closed';
+  }
+
+  private flush(): void {
+    if (this.waitingDrain || this.broken || this.lines.length === 0) return;
+    const chunk = `${this.lines.join('\n')}\n`;
+    const stamps = this.stamps;
+    this.lines = [];
+    this.stamps = [];
+    this.bufferedBytes = 0;
+    let ok: boolean;
+    try {
+      ok = this.stream.write(chunk);
+    } catch (error) {
+      this.fail(error as Error);
+      return;
+    }
+    this.delivered += stamps.length;
+    this.metrics.delivered(stamps.length);
+    const now = Date.now();
+    for (const ts of stamps) {
+      const at = Date.parse(ts);
+      if (!Number.isNaN(at)) this.metrics.latency(Math.max(0, now - at) / 1000);
+    }
+    if (!ok) {
+      this.waitingDrain = true;
+      this.stream.once('drain', () => {
+        this.waitingDrain = false;
+        this.flush();
+        if (this.room && this.bufferedBytes < LOW_WATER_BYTES) {
+          this.room.resolve();
+          this.room = null;
+        }
+      });
+    }
+  }
+
+  private drainOrTimeout(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.stream.off('drain', done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, ms));
+      this.stream.once('drain', done);
+    });
+  }
+
+  /** stdout is gone (EPIPE: the reader exited): nothing can be delivered any more. */
+  private fail(error: Error): void {
+    if (this.broken) return;
+    this.broken = true;
+    this.state = 'failing';
+    this.lastError = error.message;
+    const lost = this.lines.length;
+    this.rejected += lost;
+    this.metrics.rejected(lost);
+    this.lines = [];
+    this.stamps = [];
+    this.bufferedBytes = 0;
+    this.room?.resolve();
+    this.room = null;
+    this.logger.error({ error: error.message, dropped: lost }, 'stdout is closed; events can no longer be written there and are counted as rejected');
+  }
+}

@@ -1,0 +1,111 @@
+// Batched HTTP POSTs: the body is a JSON array of events, signed with HMAC-SHA256 over the
+// exact bytes sent (`X-CMS-Events-Signature: sha256=<hex>`), so a receiver verifies the body
+// before parsing it. Outcomes:
+//   2xx                     delivered
+//   408, 429                retried, after Retry-After when given
+//   5xx, network, timeout   retried with exponential backoff (Retry-After honoured on 503 too)
+//   any other status        refused for good: the batch cannot be delivered as it is, so it is
+//                           logged with the status and the response, counted as rejected, and skipped
+import { createHmac } from 'node:crypto';
+import { Agent, request } from 'undici';
+import type { Redactor } from './redact.js';
+import type { SpoolRecord } from './spool.js';
+import type { DeliveryOutcome, DeliveryTransport } from './spooled-sink.js';
+
+export const SIGNATURE_HEADER = 'x-cms-events-signature';
+const SNIPPET_BYTES = 300;
+
+export interface WebhookTransportOptions {
+  url: string;
+  secret?: string | undefined;
+  timeoutMs: number;
+  redactor: Redactor;
+  userAgent: string;
+}
+
+/** `sha256=<hex>` of the body under `secret`; what receivers recompute and compare. */
+export function signBody(secret: string, body: Buffer | string): string {
+  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+}
+
+/** Retry-After (seconds or HTTP date) in milliseconds from `now`; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
+  const text = Array.isArray(value) ? value[0] : value;
+  if (text === undefined || text.trim() === '') return undefined;
+  if (/^\s*\d+(\.\d+)?\s*$/.test(text)) return Math.round(Number(text) * 1000);
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+export class WebhookTransport implements DeliveryTransport {
+  readonly target: string;
+  private readonly agent: Agent;
+
+  constructor(private readonly options: WebhookTransportOptions) {
+    this.target = describeUrl(options.url);
+    this.agent = new Agent({ connect: { timeout: options.timeoutMs }, keepAliveTimeout: 30_000 });
+  }
+
+  async deliver(records: readonly SpoolRecord[], signal: AbortSignal): Promise<DeliveryOutcome> {
+    const body = Buffer.from(`[${records.map((r) => r.line).join(',')}]`);
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'user-agent': this.options.userAgent,
+    };
+    if (this.options.secret) headers[SIGNATURE_HEADER] = signBody(this.options.secret, body);
+    try {
+      const response = await request(this.options.url, {
+        method: 'POST',
+        body,
+        headers,
+        dispatcher: this.agent,
+        signal: AbortSignal.any([signal, AbortSignal.timeout(this.options.timeoutMs)]),
+        headersTimeout: this.options.timeoutMs,
+        bodyTimeout: this.options.timeoutMs,
+      });
+      const status = response.statusCode;
+      if (status >= 200 && status < 300) {
+        await response.body.dump();
+        return { kind: 'delivered' };
+      }
+      const snippet = this.options.redactor.text(await readSnippet(response.body));
+      const error = `HTTP ${status} from ${this.target}${snippet ? `: ${snippet}` : ''}`;
+      if (status === 408 || status === 429 || status >= 500) {
+        const retryAfterMs = parseRetryAfter(response.headers['retry-after']);
+        return { kind: 'failed', delivered: 0, error, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+      }
+      return { kind: 'rejected', error };
+    } catch (error) {
+      const reason = (error as Error).name === 'TimeoutError' ? `timed out after ${this.options.timeoutMs} ms` : this.options.redactor.error(error);
+      return { kind: 'failed', delivered: 0, error: `POST ${this.target} failed: ${reason}` };
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.agent.destroy();
+  }
+}
+
+/** Scheme, host and path: credentials and query strings (where tokens live) are left out. */
+function describeUrl(url: string): string {
+  const u = new URL(url);
+  return `${u.protocol}//${u.host}${u.pathname}`;
+}
+
+async function readSnippet(body: AsyncIterable<Buffer | string> & { destroy(): unknown }): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      chunks.push(b);
+      size += b.length;
+      if (size >= SNIPPET_BYTES) break;
+    }
+  } catch {
+    // The status says enough.
+  }
+  body.destroy();
+  const text = Buffer.concat(chunks).subarray(0, SNIPPET_BYTES).toString('utf8').replace(/\s+/g, ' ').trim();
+  return size > SNIPPET_BYTES ? `${text}…` : text;
+}
