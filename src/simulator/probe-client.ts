@@ -69,6 +69,8 @@ export class Probe {
   /** Acks every server message on arrival; turn off to test the server's ack handling. */
   autoAck = true;
   readonly closed: Promise<{ code: number; reason: string }>;
+  /** Sees every frame as it arrives, after the automatic ack: where a test plays a client's logic. */
+  onFrame: ((frame: ProbeFrame) => void) | undefined;
   private nextClientId = 1;
   private readonly listeners = new Set<() => void>();
 
@@ -85,6 +87,7 @@ export class Probe {
         this.frames.push({ kind: 'message', message: parsed.message });
         if (this.autoAck) this.ack(parsed.message.messageId);
       }
+      this.onFrame?.(this.frames[this.frames.length - 1] as ProbeFrame);
       for (const listener of this.listeners) listener();
     });
   }

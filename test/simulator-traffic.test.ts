@@ -1,0 +1,369 @@
+// The simulator as a whole: generated meetings followed by a minimal correct client, the control
+// API, clusters and the `simulate` command.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { after, describe, test } from 'node:test';
+import {
+  CALL_ELEMENTS,
+  CALL_INFO_ELEMENTS,
+  CALL_ROSTER_ELEMENTS,
+  type ServerMessage,
+  type Subscription,
+} from '../src/protocol/index.js';
+import { startCluster, startControlApi, startSimulator, startTraffic, type SimulatedServer } from '../src/simulator/index.js';
+import { Probe, requestToken, type ProbeFrame } from '../src/simulator/probe-client.js';
+
+const cleanups: Array<() => Promise<unknown> | void> = [];
+after(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** mulberry32: a seeded generator, so a failing run can be replayed. */
+function seeded(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type Values = Record<string, unknown>;
+interface ModelCall {
+  fields: Values;
+  roster: Map<string, Values>;
+}
+
+/**
+ * The least a correct client does: subscribe to calls, then to callInfo and callRoster of every
+ * call it learns of, one request in flight at a time, applying every delta to its model.
+ */
+class Follower {
+  readonly calls = new Map<string, ModelCall>();
+  readonly problems: string[] = [];
+  private readonly perCall = new Map<string, { info: number; roster: number }>();
+  private readonly indexes = new Map<number, { type: string; call?: string }>([[1, { type: 'calls' }]]);
+  private nextIndex = 2;
+  private inFlight: number | undefined;
+  private dirty = false;
+
+  constructor(readonly probe: Probe) {
+    probe.onFrame = (frame) => this.receive(frame);
+    this.request();
+  }
+
+  /** True once the desired set is what the server last acknowledged. */
+  get settled(): boolean {
+    return this.inFlight === undefined && !this.dirty;
+  }
+
+  private request(): void {
+    const subs: Subscription[] = [{ index: 1, type: 'calls', elements: CALL_ELEMENTS }];
+    for (const [call, { info, roster }] of this.perCall) {
+      subs.push({ index: info, type: 'callInfo', call, elements: CALL_INFO_ELEMENTS });
+      subs.push({ index: roster, type: 'callRoster', call, elements: CALL_ROSTER_ELEMENTS });
+    }
+    this.dirty = false;
+    this.inFlight = this.probe.subscribe(subs);
+  }
+
+  private wantChange(): void {
+    this.dirty = true;
+    if (this.inFlight === undefined) this.request();
+  }
+
+  private receive(frame: ProbeFrame): void {
+    if (frame.kind === 'invalid') {
+      this.problems.push(`invalid frame ${frame.text.slice(0, 80)}`);
+      return;
+    }
+    if (frame.kind === 'messageAck') {
+      if (frame.ack.messageId !== this.inFlight) this.problems.push(`unexpected messageAck ${frame.ack.messageId}`);
+      if (frame.ack.status !== 'success') this.problems.push(`failed messageAck ${frame.ack.status}`);
+      this.inFlight = undefined;
+      if (this.dirty) this.request();
+      return;
+    }
+    this.apply(frame.message);
+  }
+
+  private apply(message: ServerMessage): void {
+    if (message.type === 'subscriptionUpdate') {
+      for (const s of message.subscriptions) {
+        if (!this.indexes.has(s.index)) this.problems.push(`state for unknown index ${s.index}`);
+        if (!['pending', 'active', 'deactivated'].includes(s.state)) this.problems.push(`odd state ${s.state}`);
+      }
+      return;
+    }
+    const sub = this.indexes.get(message.subscriptionIndex);
+    if (!sub) {
+      this.problems.push(`${message.type} for unknown index ${message.subscriptionIndex}`);
+      return;
+    }
+    if (message.type === 'callListUpdate') {
+      for (const { call, updateType, reason: _reason, ...fields } of message.updates) {
+        if (updateType === 'add') {
+          this.calls.set(call, { fields, roster: new Map() });
+          const info = this.nextIndex++;
+          const roster = this.nextIndex++;
+          this.perCall.set(call, { info, roster });
+          this.indexes.set(info, { type: 'callInfo', call });
+          this.indexes.set(roster, { type: 'callRoster', call });
+          this.wantChange();
+        } else if (updateType === 'update') Object.assign(this.calls.get(call)?.fields ?? {}, fields);
+        else {
+          this.calls.delete(call);
+          this.perCall.delete(call);
+          this.wantChange();
+        }
+      }
+      return;
+    }
+    // Late updates for a call already removed are a known race: tolerated, not applied.
+    const call = this.calls.get(sub.call ?? '');
+    if (message.type === 'callInfoUpdate') {
+      if (call) Object.assign(call.fields, message.callInfo);
+      return;
+    }
+    for (const { participant, updateType, reason: _reason, ...fields } of message.updates) {
+      if (!call) continue;
+      if (updateType === 'add') call.roster.set(participant, fields);
+      else if (updateType === 'update') Object.assign(call.roster.get(participant) ?? {}, fields);
+      else call.roster.delete(participant);
+    }
+  }
+
+  /** The model in the shape of World.listCalls(), for comparison. */
+  snapshot() {
+    return [...this.calls].map(([id, call]) => ({
+      id,
+      ...call.fields,
+      roster: [...call.roster].map(([pid, fields]) => ({ id: pid, ...fields })),
+    }));
+  }
+}
+
+/** Waits until the server has nothing in flight and the follower's last request was answered. */
+async function settle(server: SimulatedServer, follower: Follower): Promise<void> {
+  for (let i = 0; i < 100; i += 1) {
+    await server.idle();
+    await follower.probe.quiet(30);
+    if (follower.settled) return;
+  }
+  throw new Error('the follower never settled');
+}
+
+describe('traffic', () => {
+  test('plays realistic meetings that a correct client follows exactly, with no violation', async () => {
+    const server = await startSimulator();
+    cleanups.push(() => server.close());
+    const probe = await Probe.open(server);
+    cleanups.push(() => probe.close());
+    const follower = new Follower(probe);
+    const traffic = startTraffic(server.world, { rate: 500, random: seeded(7), maxCalls: 3 });
+    await sleep(2500);
+    traffic.stop();
+    await settle(server, follower);
+
+    const messages = probe.messages();
+    assert.ok(messages.length > 300, `a busy stream (${messages.length} messages)`);
+    assert.deepEqual(messages.map((m) => m.messageId), messages.map((_, i) => i + 1), 'ids count up from 1');
+    assert.deepEqual(follower.problems, []);
+    assert.deepEqual(server.violations(), []);
+    const sortById = <T extends { id: string }>(list: T[]) => [...list].sort((a, b) => a.id.localeCompare(b.id));
+    const world = server.world.listCalls().map((c) => ({ ...c, roster: sortById(c.roster) }));
+    const model = follower.snapshot().map((c) => ({ ...c, roster: sortById(c.roster) }));
+    assert.deepEqual(sortById(model), sortById(world), "the client's model is the world");
+
+    // The stream shows the life of real meetings.
+    const entries = messages.flatMap((m) => (m.type === 'rosterUpdate' ? m.updates : []));
+    const states = new Set(entries.map((e) => e.state).filter(Boolean));
+    for (const state of ['initial', 'ringing', 'connected', 'onHold']) assert.ok(states.has(state), `a participant was ${state}`);
+    assert.ok(entries.some((e) => e.uri?.includes(';x-cisco-number=')), 'a dialled number connects with ;x-cisco-number=');
+    assert.ok(entries.some((e) => e.updateType === 'update' && typeof e.name === 'string' && e.name !== '' && e.state === 'connected'), 'names arrive on connect');
+    assert.ok(entries.some((e) => e.updateType === 'remove'), 'people leave');
+    assert.ok(entries.some((e) => e.audioMuted !== undefined && e.updateType === 'update'), 'people mute');
+    assert.ok(messages.some((m) => m.type === 'rosterUpdate' && m.updates.length >= 2 && m.updates.every((u) => u.updateType === 'update')), 'several updates in one message');
+    assert.ok(messages.some((m) => m.type === 'callListUpdate' && m.updates.some((u) => u.updateType === 'remove')), 'calls end');
+  });
+
+  test('the rate is approximately messages per second', async () => {
+    const server = await startSimulator({ tls: false });
+    cleanups.push(() => server.close());
+    const probe = await Probe.open(server);
+    cleanups.push(() => probe.close());
+    const follower = new Follower(probe);
+    const traffic = startTraffic(server.world, { rate: 40, random: seeded(3) });
+    await sleep(2000);
+    traffic.stop();
+    const count = probe.messages().length;
+    assert.ok(count >= 30 && count <= 160, `about 80 messages in 2 s at rate 40, got ${count}`);
+    assert.deepEqual(follower.problems, []);
+  });
+});
+
+describe('control API', () => {
+  test('drives worlds, switches and faults over HTTP', async () => {
+    const alpha = await startSimulator({ name: 'alpha', tls: false });
+    const beta = await startSimulator({ name: 'beta', tls: false });
+    const control = await startControlApi([alpha, beta]);
+    cleanups.push(() => alpha.close(), () => beta.close(), () => control.close());
+    const call = async (method: string, path: string, body?: unknown) => {
+      const response = await fetch(`${control.url}${path}`, { method, ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }) });
+      const text = await response.text();
+      return { status: response.status, body: text ? JSON.parse(text) : undefined };
+    };
+
+    const listed = await call('GET', '/servers');
+    assert.deepEqual(listed.body.map((s: { name: string; url: string }) => [s.name, s.url]), [['alpha', alpha.url], ['beta', beta.url]]);
+
+    const probe = await Probe.open(alpha);
+    cleanups.push(() => probe.close());
+    probe.subscribe([{ index: 1, type: 'calls', elements: ['name', 'participants'] }]);
+    await probe.waitForCount(3);
+    const seen = (from: number) => probe.waitFor((f) => f.kind === 'message' && f.message.type === 'callListUpdate', { from });
+
+    let from = probe.frames.length;
+    const created = await call('POST', '/servers/alpha/calls', { name: 'Ops Bridge' });
+    assert.equal(created.status, 201);
+    const callId = created.body.id as string;
+    const add = await seen(from);
+    assert.deepEqual(add.kind === 'message' && add.message.type === 'callListUpdate' && add.message.updates, [
+      { call: callId, updateType: 'add', name: 'Ops Bridge', participants: 0 },
+    ]);
+
+    const joined = await call('POST', `/servers/alpha/calls/${callId}/participants`, { name: 'Dana', uri: 'dana@example.com' });
+    assert.equal(joined.status, 201);
+    assert.equal((await call('PATCH', `/servers/alpha/calls/${callId}/participants/${joined.body.id}`, { audioMuted: true })).status, 204);
+    assert.equal((await call('PATCH', `/servers/alpha/calls/${callId}`, { name: 'Ops Bridge 2' })).status, 204);
+    const calls = await call('GET', '/servers/alpha/calls');
+    assert.equal(calls.body[0].name, 'Ops Bridge 2');
+    assert.equal(calls.body[0].participants, 1);
+    assert.deepEqual(calls.body[0].roster.map((p: { name: string; audioMuted: boolean }) => [p.name, p.audioMuted]), [['Dana', true]]);
+    assert.equal((await call('DELETE', `/servers/alpha/calls/${callId}/participants/${joined.body.id}?reason=participantInitiated`)).status, 204);
+    await alpha.idle();
+    from = probe.frames.length;
+    assert.equal((await call('DELETE', `/servers/alpha/calls/${callId}?reason=allLeft`)).status, 204);
+    const removed = await seen(from);
+    assert.deepEqual(removed.kind === 'message' && removed.message.type === 'callListUpdate' && removed.message.updates, [
+      { call: callId, updateType: 'remove', reason: 'allLeft' },
+    ]);
+    assert.deepEqual((await call('GET', '/servers/alpha/calls')).body, []);
+
+    // Mistakes are answered with a status and a message, never a crash.
+    assert.equal((await call('PATCH', `/servers/alpha/calls/${callId}`, { name: 'x' })).status, 404);
+    assert.equal((await call('POST', '/servers/alpha/calls', { colour: 'red' })).status, 400);
+    assert.equal((await call('POST', '/servers/alpha/calls', '{oops')).status, 400);
+    assert.equal((await call('GET', '/servers/gamma/calls')).status, 404);
+    assert.equal((await call('GET', '/nowhere')).status, 404);
+
+    // Switches, by name, by port, or for every server.
+    assert.equal((await call('GET', `/servers/${alpha.port}/switches`)).body.ackWindow, 1);
+    assert.equal((await call('PATCH', '/servers/alpha/switches', { ackWindow: 3, badCallState: 'error' })).status, 200);
+    assert.equal(alpha.switches.ackWindow, 3);
+    assert.equal(alpha.switches.badCallState, 'error');
+    const refused = await call('PATCH', '/servers/alpha/switches', { ackWindow: 0, bogus: true });
+    assert.equal(refused.status, 400);
+    assert.match(refused.body.error, /ackWindow.*bogus/);
+    assert.equal(alpha.switches.ackWindow, 3, 'a refused patch changes nothing');
+    assert.equal((await call('PATCH', '/servers/*/switches', { answerPings: false })).status, 200);
+    assert.equal(beta.switches.answerPings, false);
+
+    // Faults and violations.
+    from = probe.frames.length;
+    assert.equal((await call('POST', '/servers/alpha/faults/raw', { frame: 'garbage' })).status, 204);
+    assert.deepEqual(await probe.waitFor((f) => f.kind === 'invalid', { from }), { kind: 'invalid', text: 'garbage' });
+    probe.send('garbage back');
+    await sleep(50);
+    const violations = await call('GET', '/servers/alpha/violations');
+    assert.deepEqual(violations.body.map((v: { kind: string }) => v.kind), ['badJson']);
+    assert.equal((await call('POST', '/servers/alpha/faults/stall', { on: true })).status, 204);
+    from = probe.frames.length;
+    probe.subscribe([]);
+    await sleep(100);
+    assert.equal(probe.frames.length, from, 'stalled: the request is not acked');
+    assert.equal((await call('POST', '/servers/alpha/faults/stall', { on: false })).status, 204);
+    await probe.waitFor((f) => f.kind === 'messageAck', { from });
+    assert.equal((await call('POST', '/servers/alpha/faults/drop')).status, 204);
+    assert.equal((await probe.closed).code, 1006);
+    assert.equal((await call('POST', '/servers/*/faults/down')).status, 204);
+    assert.equal((await requestToken(beta)).status, 503);
+    assert.equal((await call('POST', '/servers/beta/faults/up')).status, 204);
+    assert.equal((await requestToken(beta)).status, 200);
+    assert.equal((await requestToken(alpha)).status, 503, 'alpha is still down');
+    assert.equal((await call('POST', '/servers/alpha/faults/melt')).status, 404);
+    const detail = await call('GET', '/servers/alpha');
+    assert.equal(detail.body.stats.connectionsOpened, 1);
+  });
+});
+
+describe('cluster', () => {
+  test('starts servers on their own ports with their own worlds and traffic, and stops them', async () => {
+    const cluster = await startCluster({ servers: 3, tls: false, rate: 50 });
+    const ports = cluster.servers.map((s) => s.port);
+    assert.equal(new Set(ports).size, 3);
+    assert.deepEqual(cluster.servers.map((s) => s.name), ['cms-1', 'cms-2', 'cms-3']);
+    await sleep(300);
+    assert.ok(cluster.servers.every((s) => s.world.listCalls().length > 0), 'traffic plays on every server');
+    assert.notEqual(cluster.servers[0]?.world, cluster.servers[1]?.world);
+    await cluster.stop();
+    await assert.rejects(requestToken(cluster.servers[0] as SimulatedServer));
+  });
+});
+
+describe('simulate command', () => {
+  const run = (args: string[]) =>
+    spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        "const { simulateCommand } = await import('./src/cli/simulate-command.ts'); await simulateCommand().parseAsync(process.argv.slice(1), { from: 'user' });",
+        '--',
+        ...args,
+      ],
+      { cwd: new URL('..', import.meta.url), stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+
+  test('prints each server and the control API, serves them, and exits 0 on SIGTERM', async () => {
+    const child = run(['--servers', '2', '--port', '0', '--user', 'u1', '--password', 'p1', '--rate', '0']);
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.resume();
+    for (let i = 0; i < 150 && !out.includes('control '); i += 1) await sleep(50);
+    const lines = out.trim().split('\n');
+    assert.equal(lines.length, 3, out);
+    const servers = lines.slice(0, 2).map((line) => {
+      const match = /^(\S+) (https:\/\/127\.0\.0\.1:\d+) user=u1 password=p1 ca=(\S+) sha256=([0-9A-F:]{95})$/.exec(line);
+      assert.ok(match, line);
+      return match;
+    });
+    assert.deepEqual(servers.map((m) => m[1]), ['cms-1', 'cms-2']);
+    const { readFileSync } = await import('node:fs');
+    const caPem = readFileSync(servers[0]?.[3] as string, 'utf8');
+    const answer = await requestToken({ url: servers[0]?.[2] as string, caPem, username: 'u1', password: 'p1' });
+    assert.equal(answer.status, 200);
+    const controlUrl = /^control (http:\/\/\S+)$/.exec(lines[2] as string)?.[1];
+    const listed = await (await fetch(`${controlUrl}/servers`)).json();
+    assert.equal((listed as unknown[]).length, 2);
+    child.kill('SIGTERM');
+    const [code] = await once(child, 'exit');
+    assert.equal(code, 0);
+  });
+
+  test('--help describes the options and the control routes', async () => {
+    const child = run(['--help']);
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const [code] = await once(child, 'exit');
+    assert.equal(code, 0);
+    for (const option of ['--servers', '--port', '--user', '--password', '--rate', '--no-tls', '--control-port', '--host']) assert.ok(out.includes(option), option);
+    assert.match(out, /POST +\/servers\/\{server\|\*\}\/faults\/drop/);
+  });
+});
