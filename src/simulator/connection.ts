@@ -117,6 +117,7 @@ export class EventConnection {
       this.violation('clientIdNotIncreasing', `client message id ${request.messageId} after ${this.lastClientId}`);
     }
     this.lastClientId = Math.max(this.lastClientId, request.messageId);
+    if (this.stalledForGood) return;
     if (this.host.acksStalled()) this.held.push(request);
     else this.subscribe(request);
   }

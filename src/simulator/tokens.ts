@@ -16,13 +16,10 @@ export class TokenStore {
   private readonly tokens = new Map<string, IssuedToken>();
   private lastSweep = 0;
 
-  constructor(
-    private readonly policy: { readonly tokenTtlMs: number; readonly tokenSingleUse: boolean },
-    private readonly now: () => number = Date.now,
-  ) {}
+  constructor(private readonly policy: { readonly tokenTtlMs: number; readonly tokenSingleUse: boolean }) {}
 
   issue(): string {
-    const now = this.now();
+    const now = Date.now();
     this.sweep(now);
     const token = randomBytes(18).toString('base64url');
     this.tokens.set(token, { issuedAt: now, used: false });
@@ -34,7 +31,7 @@ export class TokenStore {
     if (!token) return 'missing';
     const issued = this.tokens.get(token);
     if (!issued) return 'unknown';
-    if (this.now() - issued.issuedAt > this.policy.tokenTtlMs) return 'expired';
+    if (Date.now() - issued.issuedAt > this.policy.tokenTtlMs) return 'expired';
     if (issued.used && this.policy.tokenSingleUse) return 'used';
     issued.used = true;
     return 'ok';

@@ -6,19 +6,12 @@ const KEPT = 10_000;
 
 export class ViolationLog {
   private readonly kept: Violation[] = [];
-  private dropped = 0;
 
   record(connectionId: number, kind: string, detail: string): void {
     if (this.kept.length < KEPT) this.kept.push({ at: Date.now(), connectionId, kind, detail });
-    else this.dropped += 1;
   }
 
   list(): Violation[] {
     return this.kept.map((v) => ({ ...v }));
-  }
-
-  /** Violations not kept because the log was full. */
-  get overflow(): number {
-    return this.dropped;
   }
 }
