@@ -168,8 +168,9 @@ test('states, errors and events in words', () => {
   assert.equal(stateInWords('someNewState'), 'Some new state');
   const down = { ...server('cms-a', 'backoff'), lastError: { kind: 'auth' as const, message: 'The server refused the username or password.', at: T0 } };
   assert.equal(serverTrouble(down), 'Bad credentials: The server refused the username or password.');
-  assert.equal(relativeTime(T0, Date.parse(T0) + 90_000), '1 min ago');
-  assert.equal(relativeTime(T0, Date.parse(T0) - 12_000), 'in 12 s');
+  assert.equal(relativeTime(T0, Date.parse(T0) + 90_000), '1\u00a0min ago');
+  assert.equal(relativeTime(T0, Date.parse(T0) - 12_000), 'in 12\u00a0s');
+  assert.equal(relativeTime(T0, Date.parse(T0) + 1_000), 'just now');
   const update: CmsEvent = {
     id: 'x', ts: T0, type: 'participant.updated', server: 'cms-a', callId: 'c1', call: call('c1'),
     participantId: 'p1', participant: person('p1', 'Alice'), changes: { audioMuted: true },

@@ -37,15 +37,16 @@ export function relativeTime(iso: string | null | undefined, now: number): strin
   return seconds > 0 ? `${amount} ago` : `in ${amount}`;
 }
 
-/** "45 s", "12 min", "3 h 5 min", "2 d 4 h". */
+/** "45 s", "12 min", "3 h 5 min", "2 d 4 h"; a number never wraps away from its unit. */
 export function spanInWords(seconds: number): string {
-  if (seconds < 60) return `${seconds} s`;
+  const unit = (amount: number, name: string) => `${amount}\u00a0${name}`;
+  if (seconds < 60) return unit(seconds, 's');
   const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return `${minutes} min`;
+  if (minutes < 60) return unit(minutes, 'min');
   const hours = Math.floor(minutes / 60);
-  if (hours < 24) return minutes % 60 ? `${hours} h ${minutes % 60} min` : `${hours} h`;
+  if (hours < 24) return minutes % 60 ? `${unit(hours, 'h')} ${unit(minutes % 60, 'min')}` : unit(hours, 'h');
   const days = Math.floor(hours / 24);
-  return hours % 24 ? `${days} d ${hours % 24} h` : `${days} d`;
+  return hours % 24 ? `${unit(days, 'd')} ${unit(hours % 24, 'h')}` : unit(days, 'd');
 }
 
 export function clockTime(iso: string): string {

@@ -163,6 +163,16 @@ export class DashboardModel {
     return [...(this.calls.get(server)?.values() ?? [])].sort(compareCalls);
   }
 
+  callCount(server: string): number {
+    return this.calls.get(server)?.size ?? 0;
+  }
+
+  participantCount(server: string): number {
+    let count = 0;
+    for (const entry of this.calls.get(server)?.values() ?? []) count += entry.roster.size;
+    return count;
+  }
+
   call(server: string, callId: string): CallEntry | undefined {
     return this.calls.get(server)?.get(callId);
   }

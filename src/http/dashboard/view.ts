@@ -40,7 +40,17 @@ interface ServerElements {
   note: HTMLElement;
   calls: HTMLElement;
   empty: HTMLElement;
-  callElements: Map<string, HTMLElement>;
+  callElements: Map<string, CallElements>;
+}
+
+/**
+ * One call's elements live as long as the call: only their contents are redrawn, so a click
+ * whose press and release straddle a redraw still lands on the same button.
+ */
+interface CallElements {
+  root: HTMLElement;
+  head: HTMLButtonElement;
+  roster: HTMLElement;
 }
 
 export interface Selection {
@@ -215,7 +225,7 @@ export class DashboardView {
       text = 'Connecting…';
     } else {
       state = 'lost';
-      text = 'Daemon unreachable, reconnecting…';
+      text = this.apiReachable ? 'Reconnecting…' : 'Daemon unreachable · reconnecting…';
     }
     this.connection.dataset.state = state;
     setText(this.connection, text);
@@ -286,7 +296,7 @@ export class DashboardView {
       elements.connected.replaceChildren('not connected');
     }
     setText(elements.rate, rate(server.eventsPerSecond));
-    setText(elements.callCount, String(this.model.isLoaded(name) ? this.model.callsOf(name).length : server.calls));
+    setText(elements.callCount, String(this.model.isLoaded(name) ? this.model.callCount(name) : server.calls));
 
     const trouble = serverTrouble(server);
     elements.error.hidden = trouble === '';
@@ -325,44 +335,43 @@ export class DashboardView {
     const elements = this.serverElements.get(server);
     if (!elements) return;
     const entry = this.model.call(server, callId);
-    const old = elements.callElements.get(callId);
+    let call = elements.callElements.get(callId);
     const roster = entry ? visibleRoster(entry, this.filter) : null;
     if (!entry || !roster) {
-      if (old) {
-        old.remove();
+      if (call) {
+        call.root.remove();
         elements.callElements.delete(callId);
       }
       return;
     }
+    if (!call) {
+      call = createCallElements(() => this.actions.selectCall(server, callId));
+      elements.callElements.set(callId, call);
+    }
     const selected = this.selection?.server === server && this.selection.callId === callId;
-    const fresh = callElement(entry, roster, selected, () => this.actions.selectCall(server, callId));
-    if (old) old.replaceWith(fresh);
-    elements.callElements.set(callId, fresh);
+    drawCall(call, entry, roster, selected);
   }
 
   private orderCalls(server: string): void {
     const elements = this.serverElements.get(server);
     const status = this.model.servers.get(server);
     if (!elements) return;
+    const entries = this.model.callsOf(server);
     const ordered: HTMLElement[] = [];
-    for (const entry of this.model.callsOf(server)) {
+    for (const entry of entries) {
       const element = elements.callElements.get(entry.call.id);
-      if (element) ordered.push(element);
+      if (element) ordered.push(element.root);
     }
     if (!sameChildren(elements.calls, ordered)) elements.calls.replaceChildren(...ordered);
     let empty = '';
     if (ordered.length === 0) {
-      if (!this.model.isLoaded(server) && this.model.callsOf(server).length === 0) empty = 'Loading calls…';
-      else if (this.model.callsOf(server).length === 0) empty = 'No live calls.';
-      else empty = 'No call matches the search.';
+      if (entries.length > 0) empty = 'No call matches the search.';
+      else empty = this.model.isLoaded(server) ? 'No live calls.' : 'Loading calls…';
     }
     elements.empty.hidden = empty === '';
     setText(elements.empty, empty);
-    if (this.model.isLoaded(server)) setText(elements.callCount, String(this.model.callsOf(server).length));
-    setText(
-      elements.participantCount,
-      String(this.model.callsOf(server).reduce((sum, entry) => sum + entry.roster.size, 0)),
-    );
+    if (this.model.isLoaded(server)) setText(elements.callCount, String(entries.length));
+    setText(elements.participantCount, String(this.model.participantCount(server)));
     if (status) this.renderServerNote(server, status);
   }
 
@@ -372,10 +381,8 @@ export class DashboardView {
     let participants = 0;
     for (const [name, server] of this.model.servers) {
       if (server.state === 'live') live += 1;
-      for (const entry of this.model.callsOf(name)) {
-        calls += 1;
-        participants += entry.roster.size;
-      }
+      calls += this.model.callCount(name);
+      participants += this.model.participantCount(name);
     }
     setText(
       this.totals,
@@ -457,14 +464,35 @@ function createServerElements(name: string): ServerElements {
   };
 }
 
-function callElement(
-  entry: CallEntry,
-  roster: ParticipantState[],
-  selected: boolean,
-  onSelect: () => void,
-): HTMLElement {
+function createCallElements(onSelect: () => void): CallElements {
+  const head = h('button', {
+    class: 'call__head',
+    testid: 'call-open',
+    attrs: { type: 'button', title: 'Show the latest events of this call' },
+    onClick: onSelect,
+  });
+  const roster = h('ul', { class: 'roster', testid: 'roster' });
+  return { root: h('article', { class: 'call', testid: 'call' }, head, roster), head, roster };
+}
+
+function drawCall(elements: CallElements, entry: CallEntry, roster: ParticipantState[], selected: boolean): void {
   const call = entry.call;
-  const name = call.name || '(unnamed call)';
+  const root = elements.root;
+  root.className = selected ? 'call call--selected' : 'call';
+  const data: Record<string, string | null | undefined> = {
+    callId: call.id,
+    callName: call.name ?? '',
+    recording: call.recording,
+    streaming: call.streaming,
+    lockState: call.lockState,
+    callType: call.callType,
+  };
+  for (const [key, value] of Object.entries(data)) {
+    if (value === null || value === undefined) delete root.dataset[key];
+    else root.dataset[key] = value;
+  }
+  elements.head.setAttribute('aria-pressed', selected ? 'true' : 'false');
+
   const flags: Child[] = [];
   if (call.recording === 'active') flags.push(pill('Recording', 'rec', 'call-recording'));
   if (call.endpointRecording === 'active') flags.push(pill('Endpoint recording', 'rec', 'call-endpoint-recording'));
@@ -474,46 +502,24 @@ function callElement(
   const countText =
     countLabel(count, 'participant', 'participants') +
     (count !== entry.roster.size ? ` (${entry.roster.size} on roster)` : '');
-  const hidden = entry.roster.size - roster.length;
-  return h(
-    'article',
-    {
-      class: selected ? 'call call--selected' : 'call',
-      testid: 'call',
-      data: {
-        callId: call.id,
-        callName: call.name ?? '',
-        recording: call.recording,
-        streaming: call.streaming,
-        lockState: call.lockState,
-        callType: call.callType,
-      },
-    },
+  elements.head.replaceChildren(
+    h('span', { class: 'call__name', testid: 'call-name' }, call.name || '(unnamed call)'),
     h(
-      'button',
-      {
-        class: 'call__head',
-        testid: 'call-open',
-        attrs: { type: 'button', 'aria-pressed': selected ? 'true' : 'false', title: 'Show the latest events of this call' },
-        onClick: onSelect,
-      },
-      h('span', { class: 'call__name', testid: 'call-name' }, name),
-      h(
-        'span',
-        { class: 'call__meta' },
-        call.callType ? h('span', { class: 'call__type', testid: 'call-type' }, call.callType) : null,
-        h('span', { class: 'call__count', testid: 'participant-count' }, countText),
-        flags,
-      ),
-    ),
-    h(
-      'ul',
-      { class: 'roster', testid: 'roster' },
-      roster.map(participantElement),
-      entry.roster.size === 0 ? h('li', { class: 'roster__empty' }, 'Nobody on the roster yet.') : null,
-      hidden > 0 ? h('li', { class: 'roster__empty' }, `${hidden} more not matching the search`) : null,
+      'span',
+      { class: 'call__meta' },
+      call.callType ? h('span', { class: 'call__type', testid: 'call-type' }, call.callType) : null,
+      h('span', { class: 'call__count', testid: 'participant-count' }, countText),
+      flags,
     ),
   );
+
+  const hidden = entry.roster.size - roster.length;
+  elements.roster.replaceChildren();
+  append(elements.roster, [
+    roster.map(participantElement),
+    entry.roster.size === 0 ? h('li', { class: 'roster__empty' }, 'Nobody on the roster yet.') : null,
+    hidden > 0 ? h('li', { class: 'roster__empty' }, `${hidden} more not matching the search`) : null,
+  ]);
 }
 
 function participantElement(participant: ParticipantState): HTMLElement {
