@@ -104,7 +104,7 @@ export interface LogRecorder {
   text(): string;
 }
 
-export function recordLogs(level: pino.Level = 'debug'): LogRecorder {
+export function recordLogs(level: pino.LevelWithSilent = 'debug'): LogRecorder {
   const lines: LogRecorder['lines'] = [];
   const stream = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -172,8 +172,8 @@ async function startProcess(bin: string, args: string[], port: number, cwd: stri
 }
 
 /** redis-server on `port`; `durable` turns on appendfsync always so that kill -9 loses nothing acknowledged. */
-export function startRedis(port: number, dir: string, durable = false): Promise<ServerProcess> {
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir];
+export function startRedis(port: number, dir: string, durable = false, extra: string[] = []): Promise<ServerProcess> {
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, ...extra];
   args.push(...(durable ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']));
   return startProcess('redis-server', args, port, dir);
 }

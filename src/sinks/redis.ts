@@ -5,6 +5,7 @@
 // duplicates it whole) or not at all. Duplicates then always repeat a contiguous run, and a
 // consumer that keeps the first copy of each event id still sees every server's events in
 // order. Each entry carries the fields `id`, `server`, `type` and `event` (the JSON).
+import { once } from 'node:events';
 import { createClient } from 'redis';
 import type { Logger } from 'pino';
 import { withDeadline } from './deadline.js';
@@ -25,7 +26,6 @@ export interface RedisTransportOptions {
 export class RedisTransport implements DeliveryTransport {
   readonly target: string;
   private readonly client: ReturnType<typeof createClient>;
-  private started = false;
   private lastClientError: string | null = null;
   private wasReady = false;
 
@@ -36,7 +36,8 @@ export class RedisTransport implements DeliveryTransport {
       // Fail at once while disconnected instead of queueing: the spool is the queue, and the
       // sink's status must show the outage.
       disableOfflineQueue: true,
-      socket: { connectTimeout: options.timeoutMs },
+      // Never give up reconnecting (the default stops after a socket timeout).
+      socket: { connectTimeout: options.timeoutMs, reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, 3000) + Math.random() * 200 },
     });
     this.client.on('error', (error: unknown) => {
       this.lastClientError = options.redactor.error(error);
@@ -49,12 +50,15 @@ export class RedisTransport implements DeliveryTransport {
   }
 
   async deliver(records: readonly SpoolRecord[], signal: AbortSignal): Promise<DeliveryOutcome> {
-    if (!this.started) {
-      this.started = true;
+    if (!this.client.isOpen) {
       // Keeps reconnecting in the background for as long as the client is open.
       this.client.connect().catch((error: unknown) => {
         this.lastClientError = this.options.redactor.error(error);
       });
+    }
+    if (!this.client.isReady && !this.wasReady) {
+      // The very first connection: give it a moment rather than report a failure at start-up.
+      await withDeadline(once(this.client, 'ready'), this.options.timeoutMs, signal).catch(() => {});
     }
     if (!this.client.isReady) {
       return { kind: 'failed', delivered: 0, error: `redis ${this.target} not connected${this.lastClientError ? `: ${this.lastClientError}` : ''}` };

@@ -1,0 +1,337 @@
+// Webhook sink against a real node:http receiver: signatures, batching, retries on 5xx and
+// network errors, 429/408 with Retry-After, 4xx refused and reported, a full spool holding the
+// writer back, and a daemon killed with a non-empty spool (kill -9 of a child process).
+import assert from 'node:assert/strict';
+import { fork } from 'node:child_process';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { Registry } from 'prom-client';
+import { createSinks, type Sink, type SpooledSinkStatus } from '../src/sinks/index.js';
+import type { CmsEvent } from '../src/state/events.js';
+import { checkDelivered, freePort, makeEvents, recordLogs, sleep, tempDir, waitFor } from './sink-helpers.test.js';
+
+const SECRET = 'webhook-test-secret-0123456789';
+
+interface Received {
+  at: number;
+  status: number;
+  events: CmsEvent[];
+  body: string;
+  signature: string | undefined;
+}
+
+type Reply = { status: number; headers?: Record<string, string>; body?: string };
+
+class Receiver {
+  readonly requests: Received[] = [];
+  reply: (index: number) => Reply = () => ({ status: 200 });
+  private server: Server | null = null;
+
+  constructor(readonly port: number) {}
+
+  async start(): Promise<void> {
+    this.server = createServer((req: IncomingMessage, res: ServerResponse) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        const r = this.reply(this.requests.length);
+        this.requests.push({
+          at: Date.now(),
+          status: r.status,
+          events: JSON.parse(body) as CmsEvent[],
+          body,
+          signature: req.headers['x-cms-events-signature'] as string | undefined,
+        });
+        res.writeHead(r.status, { 'content-type': 'text/plain', ...r.headers });
+        res.end(r.body ?? '');
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** Event ids of the requests answered 2xx, in arrival order. */
+  acceptedIds(): string[] {
+    return this.requests.filter((r) => r.status < 300).flatMap((r) => r.events.map((e) => e.id));
+  }
+}
+
+function verify(body: string, signature: string | undefined): boolean {
+  if (!signature?.startsWith('sha256=')) return false;
+  const expected = Buffer.from(createHmac('sha256', SECRET).update(body).digest('hex'));
+  const got = Buffer.from(signature.slice('sha256='.length));
+  return expected.length === got.length && timingSafeEqual(expected, got);
+}
+
+async function webhookSink(
+  dir: string,
+  port: number,
+  extra: Record<string, unknown> = {},
+  logger = recordLogs('silent').logger,
+  registry = new Registry(),
+): Promise<Sink> {
+  const [sink] = await createSinks(
+    [
+      {
+        type: 'webhook',
+        url: `http://127.0.0.1:${port}/hook?token=abc`,
+        secret: SECRET,
+        batch: 50,
+        backoffInitialMs: 20,
+        backoffMaxMs: 200,
+        timeoutMs: 2000,
+        ...extra,
+      } as never,
+    ],
+    { logger, registry, baseDir: dir, closeDrainMs: 2000 },
+  );
+  return sink!;
+}
+
+async function writeAll(sink: Sink, events: CmsEvent[]): Promise<number> {
+  let held = 0;
+  for (const e of events) {
+    const p = sink.write(e, JSON.stringify(e));
+    if (p) {
+      held += 1;
+      await p;
+    }
+  }
+  return held;
+}
+
+// ---- child mode: a daemon that spools events and is then killed -9 ---------------------------
+
+if (process.env.CMS_SINK_CHILD === 'webhook') {
+  const [dir, port, count] = process.argv.slice(2);
+  const sink = await webhookSink(dir!, Number(port));
+  const events = makeEvents(['a', 'b', 'c'], Number(count) / 3);
+  await writeAll(sink, events);
+  await waitFor('spool written', () => (sink.status() as SpooledSinkStatus).spoolBytes > 0 && sink.status().backlog === events.length);
+  await sleep(100); // the spool's write(2) has completed: the page cache keeps it past kill -9
+  process.send!({ ids: events.map((e) => e.id), servers: events.map((e) => e.server) });
+  await new Promise(() => {}); // wait for SIGKILL
+} else {
+  test('batches are signed over the exact body and arrive in order', async () => {
+    const { dir, remove } = await tempDir('webhook-sign');
+    const receiver = new Receiver(await freePort());
+    await receiver.start();
+    const logs = recordLogs('debug');
+    try {
+      const sink = await webhookSink(dir, receiver.port, {}, logs.logger);
+      const events = makeEvents(['cms-a', 'cms-b'], 150);
+      await writeAll(sink, events);
+      await waitFor('all delivered', () => receiver.acceptedIds().length >= events.length);
+      assert.deepEqual(receiver.acceptedIds(), events.map((e) => e.id));
+      for (const r of receiver.requests) {
+        assert.ok(verify(r.body, r.signature), 'signature verifies');
+        assert.ok(r.events.length <= 50);
+      }
+      assert.deepEqual(receiver.requests[0]!.events[0], events[0]);
+      const status = sink.status() as SpooledSinkStatus;
+      assert.equal(status.state, 'ok');
+      assert.equal(status.delivered, events.length);
+      assert.equal(status.backlog, 0);
+      assert.equal(status.target, `http://127.0.0.1:${receiver.port}/hook`);
+      await sink.close();
+      assert.equal(sink.status().state, 'closed');
+      assert.ok(!logs.text().includes(SECRET));
+      assert.ok(!JSON.stringify(status).includes(SECRET));
+    } finally {
+      await receiver.stop();
+      await remove();
+    }
+  });
+
+  test('5xx and a dead receiver are retried with backoff; everything arrives once recovered, in order', async () => {
+    const { dir, remove } = await tempDir('webhook-5xx');
+    const receiver = new Receiver(await freePort());
+    const registry = new Registry();
+    try {
+      // Nothing listens at first (connection refused), then 500s, then success.
+      const sink = await webhookSink(dir, receiver.port, {}, undefined, registry);
+      const events = makeEvents(['cms-a', 'cms-b', 'cms-c'], 100);
+      await writeAll(sink, events.slice(0, 150));
+      await waitFor('a failed attempt', () => (sink.status() as SpooledSinkStatus).failures > 0);
+      assert.notEqual(sink.status().state, 'ok');
+      assert.match(sink.status().lastError ?? '', /ECONNREFUSED|connect/);
+      const failingSince = Date.now();
+      receiver.reply = () => (Date.now() - failingSince < 600 ? { status: 500, body: 'oops' } : { status: 200 });
+      await receiver.start();
+      await writeAll(sink, events.slice(150));
+      await waitFor('all delivered', () => sink.status().backlog === 0 && receiver.acceptedIds().length >= events.length);
+      const { duplicates, problems } = checkDelivered(events, receiver.acceptedIds());
+      assert.deepEqual(problems, []);
+      assert.equal(duplicates, 0);
+      assert.ok(receiver.requests.some((r) => r.status === 500));
+      const status = sink.status() as SpooledSinkStatus;
+      assert.equal(status.state, 'ok');
+      assert.match(status.lastError ?? '', /HTTP 500/);
+      const metrics = await registry.metrics();
+      assert.match(metrics, new RegExp(`cms_events_sink_delivered_total\\{sink="webhook"\\} ${events.length}`));
+      assert.match(metrics, /cms_events_sink_failures_total\{sink="webhook"\} [1-9]/);
+      assert.match(metrics, /cms_events_sink_backlog\{sink="webhook"\} 0/);
+      assert.match(metrics, /cms_events_sink_delivery_latency_seconds_count\{sink="webhook"\} 300/);
+      await sink.close();
+    } finally {
+      await receiver.stop();
+      await remove();
+    }
+  });
+
+  test('429 and 408 are retried after Retry-After', async () => {
+    const { dir, remove } = await tempDir('webhook-429');
+    const receiver = new Receiver(await freePort());
+    receiver.reply = (i) =>
+      i === 0 ? { status: 429, headers: { 'retry-after': '1' } } : i === 1 ? { status: 408, headers: { 'retry-after': '1' } } : { status: 200 };
+    await receiver.start();
+    try {
+      const sink = await webhookSink(dir, receiver.port);
+      const events = makeEvents(['cms-a'], 10);
+      await writeAll(sink, events);
+      await waitFor('delivered', () => receiver.acceptedIds().length === 10, 10_000);
+      const [first, second, third] = receiver.requests;
+      assert.equal(first!.status, 429);
+      assert.equal(second!.status, 408);
+      // backoffInitialMs is 20 ms: only Retry-After explains these gaps.
+      assert.ok(second!.at - first!.at >= 950, `waited ${second!.at - first!.at} ms after 429`);
+      assert.ok(third!.at - second!.at >= 950, `waited ${third!.at - second!.at} ms after 408`);
+      assert.deepEqual(receiver.acceptedIds(), events.map((e) => e.id));
+      assert.equal(first!.body, third!.body, 'the same batch is sent again');
+      await sink.close();
+    } finally {
+      await receiver.stop();
+      await remove();
+    }
+  });
+
+  test('400 is not retried: the batch is reported (log, status, metrics) and later batches go on', async () => {
+    const { dir, remove } = await tempDir('webhook-400');
+    const receiver = new Receiver(await freePort());
+    receiver.reply = (i) => (i === 0 ? { status: 400, body: `bad payload; your secret ${SECRET} is wrong` } : { status: 200 });
+    await receiver.start();
+    const logs = recordLogs('info');
+    const registry = new Registry();
+    try {
+      const sink = await webhookSink(dir, receiver.port, { batch: 10 }, logs.logger, registry);
+      const events = makeEvents(['cms-a'], 30);
+      await writeAll(sink, events.slice(0, 10));
+      await waitFor('refused', () => (sink.status() as SpooledSinkStatus).rejected === 10);
+      await writeAll(sink, events.slice(10));
+      await waitFor('rest delivered', () => receiver.acceptedIds().length === 20);
+      assert.equal(receiver.requests.length, 3, 'the refused batch was sent once');
+      assert.deepEqual(receiver.acceptedIds(), events.slice(10).map((e) => e.id));
+      const refusal = logs.lines.find((l) => l.msg.includes('refused a batch for good'));
+      assert.ok(refusal, 'logged');
+      assert.match(String(refusal!.error), /HTTP 400/);
+      assert.equal(refusal!.events, 10);
+      assert.equal(refusal!.firstId, events[0]!.id);
+      const status = sink.status() as SpooledSinkStatus;
+      assert.match(status.lastError ?? '', /HTTP 400/);
+      assert.equal(status.rejected, 10);
+      assert.match(await registry.metrics(), /cms_events_sink_rejected_total\{sink="webhook"\} 10/);
+      // The receiver echoed the secret: it is masked everywhere.
+      assert.ok(!logs.text().includes(SECRET));
+      assert.ok(!JSON.stringify(status).includes(SECRET));
+      await sink.close();
+    } finally {
+      await receiver.stop();
+      await remove();
+    }
+  });
+
+  test('a full spool holds the writer back until the receiver is back; said once in logs and metrics', async () => {
+    const { dir, remove } = await tempDir('webhook-full');
+    const receiver = new Receiver(await freePort());
+    const logs = recordLogs('info');
+    const registry = new Registry();
+    try {
+      const sink = await webhookSink(dir, receiver.port, { spoolMaxBytes: 64 * 1024 }, logs.logger, registry);
+      const events = makeEvents(['cms-a', 'cms-b'], 400);
+      let pending: Promise<void> | undefined;
+      let written = 0;
+      for (const e of events) {
+        written += 1;
+        const p = sink.write(e, JSON.stringify(e));
+        if (p) {
+          pending = p;
+          break;
+        }
+      }
+      assert.ok(pending, 'write returned a promise once the spool was full');
+      assert.ok(written < events.length);
+      let resolved = false;
+      void pending.then(() => (resolved = true));
+      await sleep(300);
+      assert.equal(resolved, false, 'still held while the receiver is down');
+      assert.equal(sink.status().full, true);
+      assert.match(await registry.metrics(), /cms_events_sink_spool_full\{sink="webhook"\} 1/);
+      assert.equal(logs.count('spool full'), 1);
+
+      await receiver.start();
+      await pending;
+      await writeAll(sink, events.slice(written));
+      await waitFor('all delivered', () => sink.status().backlog === 0, 20_000);
+      const { duplicates, problems } = checkDelivered(events, receiver.acceptedIds());
+      assert.deepEqual(problems, []);
+      assert.equal(duplicates, 0);
+      assert.equal(sink.status().full, false);
+      assert.equal(logs.count('spool has room again'), logs.count('spool full'));
+      assert.match(await registry.metrics(), /cms_events_sink_spool_full_episodes_total\{sink="webhook"\} [1-9]/);
+      await sink.close();
+    } finally {
+      await receiver.stop();
+      await remove();
+    }
+  });
+
+  test('daemon killed with a non-empty spool: a new sink over the same spool delivers everything, old events first', async () => {
+    const { dir, remove } = await tempDir('webhook-restart');
+    const receiver = new Receiver(await freePort());
+    try {
+      // The receiver answers 503 while the "daemon" runs, so the events stay spooled.
+      receiver.reply = () => ({ status: 503 });
+      await receiver.start();
+      const child = fork(fileURLToPath(import.meta.url), [dir, String(receiver.port), '600'], {
+        execArgv: ['--import', 'tsx'],
+        env: { ...process.env, CMS_SINK_CHILD: 'webhook' },
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
+      const spooled = await new Promise<{ ids: string[]; servers: string[] }>((resolve, reject) => {
+        child.once('message', (m) => resolve(m as { ids: string[]; servers: string[] }));
+        child.once('exit', (code) => reject(new Error(`child exited early (${code})`)));
+      });
+      child.removeAllListeners('exit');
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+      assert.equal(receiver.acceptedIds().length, 0);
+
+      receiver.reply = () => ({ status: 200 });
+      const sink = await webhookSink(dir, receiver.port);
+      assert.equal(sink.status().backlog, 600, 'the new instance sees the spooled events');
+      const fresh = makeEvents(['a', 'b', 'c'], 20);
+      await writeAll(sink, fresh);
+      await waitFor('all delivered', () => sink.status().backlog === 0, 20_000);
+      const old = spooled.ids.map((id, i) => ({ id, server: spooled.servers[i]! }) as CmsEvent);
+      const { duplicates, problems } = checkDelivered([...old, ...fresh], receiver.acceptedIds());
+      assert.deepEqual(problems, []);
+      assert.equal(duplicates, 0);
+      assert.deepEqual(receiver.acceptedIds().slice(0, 600), spooled.ids, 'old events first, in order');
+      await sink.close();
+    } finally {
+      await receiver.stop();
+      await remove();
+    }
+  });
+}
