@@ -2,7 +2,7 @@
 // events, a log recorder). It holds no tests itself; the name keeps it inside test/sink*.test.ts.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -178,6 +178,7 @@ export function startRedis(port: number, dir: string, durable = false, extra: st
   return startProcess('redis-server', args, port, dir);
 }
 
-export function startNats(port: number, storeDir: string): Promise<ServerProcess> {
-  return startProcess('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir], port, storeDir);
+export async function startNats(port: number, storeDir: string, extra: string[] = []): Promise<ServerProcess> {
+  await mkdir(storeDir, { recursive: true });
+  return startProcess('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir, ...extra], port, storeDir);
 }

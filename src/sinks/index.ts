@@ -1,18 +1,16 @@
 // Builds the configured sinks. Relative paths are resolved against `baseDir` (the config
 // file's folder); each spooled sink gets its own spool folder, `spool/<name>` by default.
+// The network clients (undici, redis, nats) are loaded only when a sink needs them.
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import { sinkNames, sinksConfigSchema, type SinkConfig, type SinkConfigInput } from './config.js';
 import { FileTransport } from './file.js';
-import { NatsTransport } from './nats.js';
 import { Redactor, urlSecrets } from './redact.js';
-import { RedisTransport } from './redis.js';
 import { SpooledSink, type DeliveryTransport } from './spooled-sink.js';
 import { StdoutSink } from './stdout.js';
 import type { Sink } from './types.js';
-import { WebhookTransport } from './webhook.js';
 
 export type { Sink, SinkState, SinkStatus } from './types.js';
 export type { SpooledSinkStatus } from './spooled-sink.js';
@@ -24,8 +22,8 @@ export {
   type SinkConfigInput,
 } from './config.js';
 export { SINK_METRIC_NAMES } from './metrics.js';
-export { SIGNATURE_HEADER, signBody } from './webhook.js';
 export { redactUrl } from './redact.js';
+export { SIGNATURE_HEADER, signBody } from './signature.js';
 
 export interface SinkDeps {
   logger: Logger;
@@ -89,6 +87,7 @@ async function createSink(config: SinkConfig, name: string, deps: SinkDeps): Pro
       batch = 1000;
       break;
     case 'webhook': {
+      const { WebhookTransport } = await import('./webhook.js');
       const u = new URL(config.url);
       const redactor = new Redactor([config.secret, u.password, decodeURIComponent(u.password)]);
       transport = new WebhookTransport({
@@ -101,7 +100,8 @@ async function createSink(config: SinkConfig, name: string, deps: SinkDeps): Pro
       batch = config.batch;
       break;
     }
-    case 'redis':
+    case 'redis': {
+      const { RedisTransport } = await import('./redis.js');
       transport = new RedisTransport({
         url: config.url,
         stream: config.stream,
@@ -113,7 +113,9 @@ async function createSink(config: SinkConfig, name: string, deps: SinkDeps): Pro
       });
       batch = config.batch;
       break;
-    case 'nats':
+    }
+    case 'nats': {
+      const { NatsTransport } = await import('./nats.js');
       transport = new NatsTransport({
         servers: config.servers,
         subject: config.subject,
@@ -124,6 +126,7 @@ async function createSink(config: SinkConfig, name: string, deps: SinkDeps): Pro
       });
       batch = config.batch;
       break;
+    }
     default:
       return assertNever(config);
   }

@@ -170,7 +170,9 @@ export class SpooledSink implements Sink {
       });
     }
     this.abort.abort();
-    await Promise.race([this.loop, sleep(CLOSE_ABORT_GRACE_MS)]);
+    const grace = new AbortController();
+    await Promise.race([this.loop, sleep(CLOSE_ABORT_GRACE_MS, grace.signal)]);
+    grace.abort();
     await this.transport.close().catch((error: unknown) => {
       this.logger.warn({ error: String(error) }, 'closing the connection failed');
     });

@@ -6,13 +6,12 @@
 //   5xx, network, timeout   retried with exponential backoff (Retry-After honoured on 503 too)
 //   any other status        refused for good: the batch cannot be delivered as it is, so it is
 //                           logged with the status and the response, counted as rejected, and skipped
-import { createHmac } from 'node:crypto';
 import { Agent, request } from 'undici';
 import type { Redactor } from './redact.js';
+import { SIGNATURE_HEADER, signBody } from './signature.js';
 import type { SpoolRecord } from './spool.js';
 import type { DeliveryOutcome, DeliveryTransport } from './spooled-sink.js';
 
-export const SIGNATURE_HEADER = 'x-cms-events-signature';
 const SNIPPET_BYTES = 300;
 
 export interface WebhookTransportOptions {
@@ -21,11 +20,6 @@ export interface WebhookTransportOptions {
   timeoutMs: number;
   redactor: Redactor;
   userAgent: string;
-}
-
-/** `sha256=<hex>` of the body under `secret`; what receivers recompute and compare. */
-export function signBody(secret: string, body: Buffer | string): string {
-  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 
 /** Retry-After (seconds or HTTP date) in milliseconds from `now`; undefined when absent or unreadable. */
