@@ -20,6 +20,7 @@ interface Received {
   events: CmsEvent[];
   body: string;
   signature: string | undefined;
+  authorization: string | undefined;
 }
 
 type Reply = { status: number; headers?: Record<string, string>; body?: string };
@@ -44,6 +45,7 @@ class Receiver {
           events: JSON.parse(body) as CmsEvent[],
           body,
           signature: req.headers['x-cms-events-signature'] as string | undefined,
+          authorization: req.headers.authorization,
         });
         res.writeHead(r.status, { 'content-type': 'text/plain', ...r.headers });
         res.end(r.body ?? '');
@@ -84,7 +86,7 @@ async function webhookSink(
     [
       {
         type: 'webhook',
-        url: `http://127.0.0.1:${port}/hook?token=abc`,
+        url: `http://hook-user:hook-pass-42@127.0.0.1:${port}/hook?token=abc`,
         secret: SECRET,
         batch: 50,
         backoffInitialMs: 20,
@@ -135,6 +137,7 @@ if (process.env.CMS_SINK_CHILD === 'webhook') {
       assert.deepEqual(receiver.acceptedIds(), events.map((e) => e.id));
       for (const r of receiver.requests) {
         assert.ok(verify(r.body, r.signature), 'signature verifies');
+        assert.equal(r.authorization, `Basic ${Buffer.from('hook-user:hook-pass-42').toString('base64')}`);
         assert.ok(r.events.length <= 50);
       }
       assert.deepEqual(receiver.requests[0]!.events[0], events[0]);

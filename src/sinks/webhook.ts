@@ -34,9 +34,21 @@ export function parseRetryAfter(value: string | string[] | undefined, now = Date
 export class WebhookTransport implements DeliveryTransport {
   readonly target: string;
   private readonly agent: Agent;
+  private readonly url: string;
+  private readonly authorization: string | undefined;
 
   constructor(private readonly options: WebhookTransportOptions) {
     this.target = describeUrl(options.url);
+    // undici ignores credentials in the URL: send them as HTTP Basic authentication.
+    const u = new URL(options.url);
+    if (u.username || u.password) {
+      const user = decodeURIComponent(u.username);
+      const pass = decodeURIComponent(u.password);
+      this.authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+      u.username = '';
+      u.password = '';
+    }
+    this.url = u.toString();
     this.agent = new Agent({ connect: { timeout: options.timeoutMs }, keepAliveTimeout: 30_000 });
   }
 
@@ -47,8 +59,9 @@ export class WebhookTransport implements DeliveryTransport {
       'user-agent': this.options.userAgent,
     };
     if (this.options.secret) headers[SIGNATURE_HEADER] = signBody(this.options.secret, body);
+    if (this.authorization) headers.authorization = this.authorization;
     try {
-      const response = await request(this.options.url, {
+      const response = await request(this.url, {
         method: 'POST',
         body,
         headers,
