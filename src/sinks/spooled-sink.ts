@@ -41,7 +41,6 @@ export interface SpooledSinkOptions {
   registry: Registry;
   /** On close, how long to keep delivering the backlog to a healthy downstream. */
   closeDrainMs?: number;
-  segmentBytes?: number;
 }
 
 /** Extra status fields of spooled sinks (GET /api/sinks shows them too). */
@@ -90,7 +89,6 @@ export class SpooledSink implements Sink {
       dir: options.spoolDir,
       maxBytes: options.spoolMaxBytes,
       logger,
-      ...(options.segmentBytes !== undefined ? { segmentBytes: options.segmentBytes } : {}),
       onFullChange: (full) => sink?.onFullChange(full),
     });
     sink = new SpooledSink(options, logger, spool, transport);
@@ -197,7 +195,9 @@ export class SpooledSink implements Sink {
         return false;
       });
       while (rest.length > 0 && !signal.aborted) {
-        const outcome = await this.transport.deliver(rest, signal);
+        const outcome = await this.transport.deliver(rest, signal).catch(
+          (error: unknown): DeliveryOutcome => ({ kind: 'failed', delivered: 0, error: `internal error: ${String(error)}` }),
+        );
         if (signal.aborted && outcome.kind !== 'delivered') break;
         switch (outcome.kind) {
           case 'delivered':
