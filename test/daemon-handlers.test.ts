@@ -96,7 +96,8 @@ export default function register(hub) {
     // Acks wait for handlers here (ackAfterHandlers): the roster message is unacked while the
     // handler runs, and acked by the time the follow-up runs.
     assert.equal(handler.acksReceived, handler.messagesSent - 1, 'handler ran before the ack');
-    assert.equal(followUp.acksReceived, followUp.messagesSent, 'follow-up ran after the ack');
+    // (The server may already have sent its next message, so compare with the handler's message.)
+    assert.ok(followUp.acksReceived >= handler.messagesSent, 'follow-up ran after the ack');
   });
 
   it('isolates a throwing handler and a slow one: logged, counted, the feed goes on', async () => {

@@ -74,20 +74,29 @@ describe('daemon with three servers', () => {
   });
 
   it('follows a call and its participants from start to end, in order', async () => {
-    const callId = good.world.createCall({ name: 'Board meeting', callType: 'coSpace' });
-    const alice = good.world.addParticipant(callId, { name: 'Alice', uri: 'alice@example.com', state: 'connected', direction: 'incoming' });
-    const bob = good.world.addParticipant(callId, { name: '', uri: '5551234@example.com', state: 'initial', direction: 'outgoing' });
-    good.world.updateParticipant(callId, bob, { state: 'ringing' });
-    good.world.updateParticipant(callId, bob, { name: 'Bob', state: 'connected', uri: '5551234@example.com;x-cisco-number=5551234' });
-    good.world.updateParticipant(callId, alice, { audioMuted: true });
-    good.world.updateParticipant(callId, bob, { state: 'onHold' });
-    good.world.removeParticipant(callId, bob, 'participantInitiated');
-    good.world.endCall(callId, 'allLeft');
-    await daemon.waitForEvent((e) => e.type === 'call.ended' && e.callId === callId, 'the call to end');
+    // Each step waits for its event, as a real meeting unfolds over seconds: a call that lives a
+    // few microseconds is over before anyone could subscribe to its roster.
+    const w = good.world;
+    const seen = (predicate: (e: any) => boolean, what: string) => daemon.waitForEvent(predicate, what);
+    const callId = w.createCall({ name: 'Board meeting', callType: 'coSpace' });
+    await seen((e) => e.type === 'call.started' && e.callId === callId, 'call.started');
+    const alice = w.addParticipant(callId, { name: 'Alice', uri: 'alice@example.com', state: 'connected', direction: 'incoming' });
+    await seen((e) => e.type === 'participant.joined' && e.participantId === alice, 'Alice joined');
+    const bob = w.addParticipant(callId, { name: '', uri: '5551234@example.com', state: 'initial', direction: 'outgoing' });
+    await seen((e) => e.type === 'participant.joined' && e.participantId === bob, 'Bob joined');
+    w.updateParticipant(callId, bob, { state: 'ringing' });
+    await seen((e) => e.type === 'participant.updated' && e.participantId === bob && e.changes.state === 'ringing', 'Bob ringing');
+    w.updateParticipant(callId, bob, { name: 'Bob', state: 'connected', uri: '5551234@example.com;x-cisco-number=5551234' });
+    w.updateParticipant(callId, alice, { audioMuted: true });
+    w.updateParticipant(callId, bob, { state: 'onHold' });
+    w.removeParticipant(callId, bob, 'participantInitiated');
+    await seen((e) => e.type === 'participant.left' && e.participantId === bob, 'Bob left');
+    w.endCall(callId, 'allLeft');
+    await seen((e) => e.type === 'call.ended' && e.callId === callId, 'the call to end');
 
     const mine = eventsOf('cms-good').filter((e) => 'callId' in e && e.callId === callId);
     const story = mine.map((e) => {
-      if (e.type === 'participant.updated') return `${e.type}:${e.participant.name || e.participant.uri}:${JSON.stringify(e.changes)}`;
+      if (e.type === 'participant.updated') return `${e.type}:${e.participant.name || e.participant.uri}:${JSON.stringify(Object.fromEntries(Object.entries(e.changes).sort()))}`;
       if ('participant' in e) return `${e.type}:${e.participant.name || e.participant.uri}`;
       return e.type;
     });
@@ -96,7 +105,7 @@ describe('daemon with three servers', () => {
       'participant.joined:Alice',
       'participant.joined:5551234@example.com',
       'participant.updated:5551234@example.com:{"state":"ringing"}',
-      `participant.updated:Bob:{"name":"Bob","uri":"5551234@example.com;x-cisco-number=5551234","state":"connected"}`,
+      `participant.updated:Bob:{"name":"Bob","state":"connected","uri":"5551234@example.com;x-cisco-number=5551234"}`,
       'participant.updated:Alice:{"audioMuted":true}',
       'participant.updated:Bob:{"state":"onHold"}',
       'participant.left:Bob',
