@@ -5,6 +5,7 @@ export { Backoff, type BackoffOptions } from './backoff.js';
 export {
   SubscriptionSet,
   PER_CALL_TYPES,
+  MAX_RETIRED,
   type PerCallType,
   type SubscriptionEntry,
   type SnapshotPhase,

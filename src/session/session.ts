@@ -14,13 +14,20 @@
 // server.* events) wait in `inbox` until it settles. Without a promise nothing is queued or
 // allocated beyond the events themselves.
 //
-// Snapshot completeness (the server sends no end-of-snapshot marker, and an empty roster sends
-// nothing at all), decided per `calls` and `callRoster` subscription on each connection:
-//   the snapshot is complete at the first message for its index that contains a non-`add`
-//   update (after applying that message), or once snapshotQuietMs pass with no message for
-//   the index since it became `active` or since its last all-`add` message, whichever first.
-// Only then does ServerState declare what the snapshot did not re-announce as gone
-// (completeCallsSnapshot / completeRosterSnapshot → synthetic ended/left events).
+// Snapshot completeness. The server sends no end-of-snapshot marker, and an empty roster sends
+// nothing at all. The rule, per `calls` and `callRoster` subscription on each connection:
+//   1. the snapshot is complete at the first message for its index that contains a non-`add`
+//      update (after applying that message: live traffic has begun);
+//   2. otherwise, every snapshot still open is complete once snapshotQuietMs pass without an
+//      `add`-only message for any open snapshot, counted from the last subscription that became
+//      `active` (and each snapshot counts as open only from its own `active`).
+// Rule 2 uses one quiet period per connection rather than one per index because a server sends
+// the snapshots of a whole request in one burst, index after index, under stop-and-wait: on a
+// slow link the last roster's adds can arrive long after its `active`, and a per-index clock
+// would expire first and announce its participants as gone. It never completes a snapshot
+// earlier than a per-index quiet period would. Only at completion does ServerState declare
+// what the snapshot did not re-announce as gone (completeCallsSnapshot / completeRosterSnapshot:
+// synthetic call.ended / participant.left).
 import WebSocket from 'ws';
 import type { Logger } from 'pino';
 import { buildAck, buildSubscribeRequest, parseServerFrame } from '../protocol/index.js';
@@ -74,13 +81,15 @@ interface Connection {
   liveSince: number;
   /** connectTimeoutMs while connecting, then subscribeTimeoutMs until live. */
   phaseTimer: NodeJS.Timeout | undefined;
+  /** Quiet period of the open snapshots (one per connection, see the header comment). */
+  snapshotTimer: NodeJS.Timeout | undefined;
   watchdog: PingWatchdog | undefined;
 }
 
 /** Work waiting behind a receiver promise, in arrival order. */
 type InboxItem =
   | { kind: 'frame'; conn: Connection; data: WebSocket.RawData }
-  | { kind: 'snapshot'; conn: Connection; entry: SubscriptionEntry }
+  | { kind: 'snapshots'; conn: Connection }
   | { kind: 'events'; events: CmsEvent[] };
 
 const ZERO_COUNTERS: SessionCounters = {
@@ -219,6 +228,7 @@ class CmsSession implements Session {
       live: false,
       liveSince: 0,
       phaseTimer: undefined,
+      snapshotTimer: undefined,
       watchdog: undefined,
     };
     this.#conn = conn;
@@ -338,12 +348,12 @@ class CmsSession implements Session {
     this.#fail(conn, new TransportError('protocol', 'TIMEOUT', message));
   }
 
-  /** Per-call subscriptions the client dropped: cancel their timers; they no longer hold up live. */
+  /** Per-call subscriptions the client dropped: they no longer hold up live and have no snapshot to complete. */
   #release(entries: SubscriptionEntry[]): void {
     if (entries.length === 0) return;
     const conn = this.#conn;
     for (const entry of entries) {
-      this.#cancelSnapshot(entry);
+      entry.snapshot = 'complete';
       conn?.awaiting.delete(entry.index);
     }
     this.#scheduleRequest();
@@ -378,13 +388,13 @@ class CmsSession implements Session {
         this.#onSubscriptionUpdate(conn, message);
         break;
       case 'callListUpdate':
-        events = this.#onCallList(message);
+        events = this.#onCallList(conn, message);
         break;
       case 'callInfoUpdate':
         events = this.#onCallInfo(message);
         break;
       case 'rosterUpdate':
-        events = this.#onRoster(message);
+        events = this.#onRoster(conn, message);
         break;
       default: {
         const unhandled: never = message;
@@ -417,7 +427,6 @@ class CmsSession implements Session {
       this.#fail(conn, new TransportError('protocol', 'PROTOCOL', `${this.#where} refused the subscription request (messageAck status ${status})`));
       return;
     }
-    this.#subs.requestAcked();
     if (ack.messageId === conn.firstRequestId) conn.firstAcked = true;
     if (this.#subs.changed) this.#scheduleRequest();
     if (!conn.live) this.#deliver(conn, this.#checkLive(conn, undefined), undefined);
@@ -427,6 +436,8 @@ class CmsSession implements Session {
     for (const { index, state } of message.subscriptions) {
       const entry = this.#subs.get(index);
       if (entry === undefined) {
+        // Ended again, for a subscription already forgotten: servers that list the whole set repeat it.
+        if (state !== 'pending' && state !== 'active') continue;
         this.#unknownIndex(index);
         continue;
       }
@@ -436,7 +447,10 @@ class CmsSession implements Session {
       if (state === 'pending') continue;
       conn.awaiting.delete(index);
       if (state === 'active') {
-        if (entry.type !== 'callInfo' && entry.snapshot === 'idle') this.#startSnapshot(conn, entry);
+        if (entry.type !== 'callInfo' && entry.snapshot === 'idle') {
+          entry.snapshot = 'waiting';
+          this.#snapshotActivity(conn);
+        }
         continue;
       }
       if (entry.type === 'calls') {
@@ -445,12 +459,12 @@ class CmsSession implements Session {
       }
       // deactivated (the call ended) or an error state for a call the server does not know.
       this.#log.debug({ call: entry.call, type: entry.type, state }, 'per-call subscription ended by the server');
-      this.#cancelSnapshot(entry);
+      entry.snapshot = 'complete';
       this.#subs.drop(entry);
     }
   }
 
-  #onCallList(message: CallListUpdate): CmsEvent[] | undefined {
+  #onCallList(conn: Connection, message: CallListUpdate): CmsEvent[] | undefined {
     const entry = this.#subs.get(message.subscriptionIndex);
     if (entry?.type !== 'calls') {
       this.#unknownIndex(message.subscriptionIndex);
@@ -466,7 +480,8 @@ class CmsSession implements Session {
         if (update.updateType === 'remove') this.#release(this.#subs.removeCall(update.call));
       }
     }
-    return this.#snapshotProgress(entry, nonAdd, events);
+    if (entry.snapshot === 'complete') return events;
+    return this.#snapshotProgress(conn, entry, nonAdd, events);
   }
 
   #onCallInfo(message: CallInfoUpdate): CmsEvent[] | undefined {
@@ -478,7 +493,7 @@ class CmsSession implements Session {
     return this.#state.applyCallInfo(entry.call as string, message.callInfo);
   }
 
-  #onRoster(message: RosterUpdate): CmsEvent[] | undefined {
+  #onRoster(conn: Connection, message: RosterUpdate): CmsEvent[] | undefined {
     const entry = this.#subs.get(message.subscriptionIndex);
     if (entry?.type !== 'callRoster') {
       this.#unknownIndex(message.subscriptionIndex);
@@ -493,7 +508,7 @@ class CmsSession implements Session {
         break;
       }
     }
-    return this.#snapshotProgress(entry, nonAdd, events);
+    return this.#snapshotProgress(conn, entry, nonAdd, events);
   }
 
   #unknownIndex(index: number): void {
@@ -517,34 +532,39 @@ class CmsSession implements Session {
 
   // ---- snapshots (rule in the header comment) ------------------------------------------------
 
-  #startSnapshot(conn: Connection, entry: SubscriptionEntry): void {
-    entry.snapshot = 'waiting';
-    entry.quietTimer = setTimeout(() => this.#snapshotQuiet(conn, entry), this.#timings.snapshotQuietMs);
+  /** A snapshot opened, or an add-only message fed an open one: the quiet period starts over. */
+  #snapshotActivity(conn: Connection): void {
+    if (conn.snapshotTimer === undefined) {
+      conn.snapshotTimer = setTimeout(() => this.#snapshotsQuiet(conn), this.#timings.snapshotQuietMs);
+    } else {
+      conn.snapshotTimer.refresh();
+    }
   }
 
-  #snapshotProgress(entry: SubscriptionEntry, nonAdd: boolean, events: CmsEvent[]): CmsEvent[] {
-    if (entry.snapshot === 'complete') return events;
-    if (!nonAdd) {
-      // Adds only: still the snapshot; the quiet period starts over (it starts at active at the earliest).
-      entry.quietTimer?.refresh();
-      return events;
-    }
-    return this.#completeSnapshot(entry, events);
+  #snapshotProgress(conn: Connection, entry: SubscriptionEntry, nonAdd: boolean, events: CmsEvent[]): CmsEvent[] {
+    if (nonAdd) return this.#completeSnapshot(entry, events);
+    // Adds only: still snapshot data (before `active` the quiet period has not started yet).
+    if (entry.snapshot === 'waiting') this.#snapshotActivity(conn);
+    return events;
   }
 
-  #snapshotQuiet(conn: Connection, entry: SubscriptionEntry): void {
-    entry.quietTimer = undefined;
-    if (!this.#isCurrent(conn) || entry.snapshot !== 'waiting') return;
-    if (this.#holding) {
-      this.#inbox.push({ kind: 'snapshot', conn, entry });
-      return;
-    }
-    this.#deliver(conn, this.#completeSnapshot(entry, []), undefined);
+  #snapshotsQuiet(conn: Connection): void {
+    conn.snapshotTimer = undefined;
+    if (!this.#isCurrent(conn)) return;
+    if (this.#holding) this.#inbox.push({ kind: 'snapshots', conn });
+    else this.#deliver(conn, this.#completeOpenSnapshots([]), undefined);
+  }
+
+  /** Completes every open snapshot; `calls` first, so that calls gone while we were away end before rosters settle. */
+  #completeOpenSnapshots(events: CmsEvent[]): CmsEvent[] {
+    const open: SubscriptionEntry[] = [];
+    for (const entry of this.#subs.entries()) if (entry.snapshot === 'waiting') open.push(entry);
+    // completeSnapshot(calls) may release rosters of ended calls: those are skipped below.
+    for (const entry of open) if (entry.snapshot === 'waiting') this.#completeSnapshot(entry, events);
+    return events;
   }
 
   #completeSnapshot(entry: SubscriptionEntry, events: CmsEvent[]): CmsEvent[] {
-    clearTimeout(entry.quietTimer);
-    entry.quietTimer = undefined;
     entry.snapshot = 'complete';
     if (entry.type !== 'calls') {
       for (const event of this.#state.completeRosterSnapshot(entry.call as string)) events.push(event);
@@ -555,12 +575,6 @@ class CmsSession implements Session {
       if (event.type === 'call.ended') this.#release(this.#subs.removeCall(event.callId));
     }
     return events;
-  }
-
-  #cancelSnapshot(entry: SubscriptionEntry): void {
-    clearTimeout(entry.quietTimer);
-    entry.quietTimer = undefined;
-    entry.snapshot = 'idle';
   }
 
   // ---- delivery and acks --------------------------------------------------------------------
@@ -602,10 +616,8 @@ class CmsSession implements Session {
         case 'frame':
           if (this.#isCurrent(item.conn)) this.#handleFrame(item.conn, item.data);
           break;
-        case 'snapshot':
-          if (this.#isCurrent(item.conn) && item.entry.snapshot === 'waiting') {
-            this.#deliver(item.conn, this.#completeSnapshot(item.entry, []), undefined);
-          }
+        case 'snapshots':
+          if (this.#isCurrent(item.conn)) this.#deliver(item.conn, this.#completeOpenSnapshots([]), undefined);
           break;
         case 'events':
           this.#deliver(undefined, item.events, undefined);
@@ -672,8 +684,8 @@ class CmsSession implements Session {
     conn.abort.abort(new TransportError('closed', 'CLOSED', 'connection attempt abandoned'));
     clearTimeout(conn.phaseTimer);
     if (conn.inFlight !== undefined) clearTimeout(conn.inFlight.timer);
+    clearTimeout(conn.snapshotTimer);
     conn.watchdog?.stop();
-    for (const entry of this.#subs.entries()) this.#cancelSnapshot(entry);
     if (conn.ws !== undefined) this.#closeSocket(conn.ws);
   }
 

@@ -3,9 +3,12 @@
 // class answers two questions: what is the set now, and which subscription does an index name.
 //
 // Indexes belong to a connection: reset() forgets them, and within a connection an index is
-// never reused, so an update can never be credited to the wrong call. A subscription dropped by
-// the client keeps its index mapping until the request that leaves it out is acked, so that the
-// late updates a server sends meanwhile still find their call.
+// never reused, so an update can never be credited to the wrong call. A subscription the client
+// drops keeps its index mapping until the server reports it ended (it does so for a dropped
+// subscription and for a call that ended): until then, updates the server had queued still find
+// their call. The server's messageAck does not mark that point, since acks may overtake queued
+// messages. Past MAX_RETIRED such mappings the oldest go, so a server that never reports cannot
+// grow memory without bound.
 //
 // Pure: no sockets, no timers, no clock.
 import {
@@ -14,6 +17,9 @@ import {
   type SubscriptionState,
   type SubscriptionType,
 } from '../protocol/index.js';
+
+/** Dropped subscriptions whose end the server has not reported yet, kept for their late updates. */
+export const MAX_RETIRED = 4096;
 
 export type PerCallType = 'callInfo' | 'callRoster';
 export const PER_CALL_TYPES: readonly PerCallType[] = ['callInfo', 'callRoster'];
@@ -29,9 +35,10 @@ export interface SubscriptionEntry {
   index: number;
   /** The last state the server reported on the current connection. */
   state: SubscriptionState | undefined;
-  /** Owned by the session: snapshot progress and its quiet-period timer. */
+  /** Owned by the session: progress of this subscription's snapshot. */
   snapshot: SnapshotPhase;
-  quietTimer: NodeJS.Timeout | undefined;
+  /** Left out of the set by the client; mapped until the server reports it ended. */
+  retired: boolean;
 }
 
 type CallSubscriptions = { [T in PerCallType]?: SubscriptionEntry };
@@ -44,7 +51,7 @@ const newEntry = (type: SubscriptionType, call: string | undefined): Subscriptio
   index: 0,
   state: undefined,
   snapshot: 'idle',
-  quietTimer: undefined,
+  retired: false,
 });
 
 export class SubscriptionSet {
@@ -57,10 +64,8 @@ export class SubscriptionSet {
   readonly #byIndex = new Map<number, SubscriptionEntry>();
   #nextIndex = 1;
   #changed = true;
-  /** Dropped by the client since the last request was built. */
-  #retiredUnsent: SubscriptionEntry[] = [];
-  /** Dropped by the request in flight: forgotten when it is acked. */
-  #retiredSent: SubscriptionEntry[] = [];
+  /** Dropped by the client, by index, oldest first. */
+  readonly #retired = new Map<number, SubscriptionEntry>();
 
   /**
    * `elements` selects elements per type; all of them by default. An empty list for callInfo or
@@ -87,7 +92,7 @@ export class SubscriptionSet {
     return size;
   }
 
-  /** The subscription an index names on this connection (dropped ones until their removal is acked). */
+  /** The subscription an index names on this connection (dropped ones until the server reports them ended). */
   get(index: number): SubscriptionEntry | undefined {
     return this.#byIndex.get(index);
   }
@@ -146,14 +151,15 @@ export class SubscriptionSet {
   }
 
   /**
-   * The server ended a per-call subscription (deactivated, or an error state for a call it does
+   * The server reported a subscription ended (deactivated, or an error state for a call it does
    * not know). It leaves the set without a new request: the server has already dropped it.
    */
   drop(entry: SubscriptionEntry): void {
     if (entry.call === undefined) return;
     const subs = this.#perCall.get(entry.call);
     if (subs?.[entry.type as PerCallType] === entry) delete subs[entry.type as PerCallType];
-    this.#byIndex.delete(entry.index);
+    if (this.#byIndex.get(entry.index) === entry) this.#byIndex.delete(entry.index);
+    this.#retired.delete(entry.index);
   }
 
   /** The full desired set as a request body; assigns indexes to new subscriptions. */
@@ -166,24 +172,15 @@ export class SubscriptionSet {
       }
       list.push(this.#toWire(entry));
     }
-    this.#retiredSent.push(...this.#retiredUnsent);
-    this.#retiredUnsent = [];
     this.#changed = false;
     return list;
-  }
-
-  /** The last request built was acked: what it left out gets no more updates. */
-  requestAcked(): void {
-    for (const entry of this.#retiredSent) if (this.#byIndex.get(entry.index) === entry) this.#byIndex.delete(entry.index);
-    this.#retiredSent = [];
   }
 
   /** A new connection: indexes and server states start over; the next request carries everything. */
   reset(): void {
     this.#byIndex.clear();
+    this.#retired.clear();
     this.#nextIndex = 1;
-    this.#retiredUnsent = [];
-    this.#retiredSent = [];
     for (const entry of this.entries()) {
       entry.index = 0;
       entry.state = undefined;
@@ -198,8 +195,15 @@ export class SubscriptionSet {
       const entry = subs[type];
       if (entry === undefined) continue;
       delete subs[type];
+      entry.retired = true;
       retired.push(entry);
-      if (entry.index !== 0) this.#retiredUnsent.push(entry);
+      if (entry.index === 0) continue;
+      this.#retired.set(entry.index, entry);
+      if (this.#retired.size > MAX_RETIRED) {
+        const [oldest] = this.#retired.keys();
+        this.#retired.delete(oldest);
+        this.#byIndex.delete(oldest);
+      }
     }
     if (retired.length > 0) this.#changed = true;
     return retired;
