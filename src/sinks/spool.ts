@@ -11,8 +11,9 @@
 //
 // Durability: no fsync per event. Segments are fdatasync'd every SYNC_INTERVAL_MS while dirty,
 // when sealed and on close; the cursor is rewritten (write + rename) at most every
-// CURSOR_INTERVAL_MS and on close. A crash or kill of the daemon loses nothing (completed writes
-// sit in the page cache); a power loss or kernel crash may lose up to ~1 s of events. The cursor
+// CURSOR_INTERVAL_MS and on close. A crash or kill of the daemon loses nothing already written
+// (completed writes sit in the page cache), only records appended in the event-loop turn it died
+// in; a power loss or kernel crash may lose up to ~1 s of events. The cursor
 // lags delivery, so after a crash up to ~200 ms of delivered events are sent again: delivery is
 // at least once and consumers de-duplicate on the event id. One fsync per event would cap
 // throughput at the disk's sync rate (a few hundred to a few thousand per second) for a failure
@@ -21,9 +22,10 @@
 // Reading: the newest records (up to MEMORY_BYTES) are also kept in memory, so a sink that keeps
 // up never reads the disk; a sink catching up after an outage or a restart reads segments in
 // order until it reaches that in-memory tail. Segments are deleted once fully delivered.
-import { open, mkdir, readdir, readFile, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { open, rename, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { recover, segmentName, type RecoveredSpool } from './spool-recovery.js';
 
 const WRITE_CHUNK_BYTES = 1024 * 1024;
 const SYNC_INTERVAL_MS = 1000;
@@ -33,9 +35,6 @@ const MEMORY_BYTES = 16 * 1024 * 1024;
 const READ_CHUNK_BYTES = 1024 * 1024;
 /** `write` may go on again once the undelivered bytes fell below this share of the limit. */
 const ROOM_RATIO = 0.9;
-
-const SEGMENT_RE = /^seg-(\d{12})\.log$/;
-const segmentName = (seq: number) => `seg-${String(seq).padStart(12, '0')}.log`;
 
 export interface SpoolRecord {
   /** Event id: the de-duplication key downstream. */
@@ -133,7 +132,7 @@ export class Spool {
 
   private constructor(
     opts: SpoolOptions,
-    state: { segments: Map<number, number>; cursor: { seg: number; off: number }; count: number; bytes: number; nextSeg: number },
+    state: RecoveredSpool,
   ) {
     this.dir = opts.dir;
     this.maxBytes = opts.maxBytes;
@@ -614,113 +613,4 @@ function parseRecord(buffer: Buffer, start: number, end: number): SpoolRecord {
   }
   const snippet = buffer.toString('utf8', start, Math.min(end, start + 120));
   return { id: '', server: '', type: '', ts: '', line: '', corrupt: snippet, ...base };
-}
-
-/** Reads what a previous run left: segments, cursor, backlog; trims a torn last record. */
-async function recover(
-  dir: string,
-  logger: Logger,
-): Promise<{ segments: Map<number, number>; cursor: { seg: number; off: number }; count: number; bytes: number; nextSeg: number }> {
-  await mkdir(dir, { recursive: true });
-  const seqs = (await readdir(dir))
-    .map((f) => SEGMENT_RE.exec(f))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => Number(m[1]))
-    .sort((a, b) => a - b);
-
-  let cursor = { seg: 0, off: 0 };
-  try {
-    const saved = JSON.parse(await readFile(path.join(dir, 'cursor.json'), 'utf8')) as { segment?: unknown; offset?: unknown };
-    if (Number.isSafeInteger(saved.segment) && Number.isSafeInteger(saved.offset)) {
-      cursor = { seg: saved.segment as number, off: saved.offset as number };
-    } else {
-      throw new Error('malformed');
-    }
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-      logger.warn({ spool: dir }, 'spool: unreadable cursor.json; delivering the whole spool again');
-    }
-  }
-
-  const segments = new Map<number, number>();
-  for (const seq of seqs) {
-    if (seq < cursor.seg) {
-      // Delivered; a crash came between saving the cursor and deleting the file.
-      await unlink(path.join(dir, segmentName(seq))).catch(() => {});
-      continue;
-    }
-    segments.set(seq, (await stat(path.join(dir, segmentName(seq)))).size);
-  }
-  const kept = [...segments.keys()];
-  const first = kept[0];
-  if (first === undefined) {
-    cursor = { seg: cursor.seg, off: 0 };
-  } else if (first !== cursor.seg) {
-    cursor = { seg: first, off: 0 };
-  }
-
-  const last = kept[kept.length - 1];
-  if (last !== undefined) {
-    const trimmed = await trimTornTail(path.join(dir, segmentName(last)), segments.get(last)!);
-    if (trimmed !== segments.get(last)) {
-      logger.warn(
-        { spool: dir, segment: last, droppedBytes: segments.get(last)! - trimmed },
-        'spool: dropped an incomplete record at the end of the last segment (the previous run stopped mid-write)',
-      );
-      segments.set(last, trimmed);
-    }
-  }
-  if (segments.has(cursor.seg)) cursor.off = Math.min(cursor.off, segments.get(cursor.seg)!);
-
-  let count = 0;
-  let bytes = 0;
-  for (const [seq, size] of segments) {
-    const from = seq === cursor.seg ? cursor.off : 0;
-    bytes += size - from;
-    count += await countNewlines(path.join(dir, segmentName(seq)), from, size);
-  }
-  const nextSeg = Math.max(cursor.seg, last ?? 0) + 1;
-  if (count > 0) logger.info({ spool: dir, events: count, bytes }, 'spool: undelivered events from a previous run will be delivered first');
-  return { segments, cursor, count, bytes, nextSeg };
-}
-
-async function trimTornTail(file: string, size: number): Promise<number> {
-  if (size === 0) return 0;
-  const fh = await open(file, 'r+');
-  try {
-    let end = size;
-    const chunk = Buffer.allocUnsafe(64 * 1024);
-    while (end > 0) {
-      const start = Math.max(0, end - chunk.length);
-      const { bytesRead } = await fh.read(chunk, 0, end - start, start);
-      const nl = chunk.subarray(0, bytesRead).lastIndexOf(10);
-      if (nl !== -1) {
-        const keep = start + nl + 1;
-        if (keep !== size) await fh.truncate(keep);
-        return keep;
-      }
-      end = start;
-    }
-    await fh.truncate(0);
-    return 0;
-  } finally {
-    await fh.close();
-  }
-}
-
-async function countNewlines(file: string, from: number, to: number): Promise<number> {
-  const fh = await open(file, 'r');
-  try {
-    const chunk = Buffer.allocUnsafe(READ_CHUNK_BYTES);
-    let count = 0;
-    for (let at = from; at < to; ) {
-      const { bytesRead } = await fh.read(chunk, 0, Math.min(chunk.length, to - at), at);
-      if (bytesRead === 0) break;
-      for (let i = chunk.indexOf(10, 0); i !== -1 && i < bytesRead; i = chunk.indexOf(10, i + 1)) count += 1;
-      at += bytesRead;
-    }
-    return count;
-  } finally {
-    await fh.close();
-  }
 }

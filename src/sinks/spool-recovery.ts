@@ -1,0 +1,129 @@
+// What a spool folder holds when it is opened: which segments exist, where the delivered
+// cursor points, how many undelivered records follow it. A record cut short by a crash
+// mid-write is trimmed here, so that the reader only ever sees whole lines.
+import { open, mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+
+const SEGMENT_RE = /^seg-(\d{12})\.log$/;
+const READ_CHUNK_BYTES = 1024 * 1024;
+
+export const segmentName = (seq: number) => `seg-${String(seq).padStart(12, '0')}.log`;
+
+export interface RecoveredSpool {
+  /** Size of every segment kept. */
+  segments: Map<number, number>;
+  /** First undelivered byte. */
+  cursor: { seg: number; off: number };
+  /** Undelivered records and bytes after the cursor. */
+  count: number;
+  bytes: number;
+  /** Number of the segment new records go to. */
+  nextSeg: number;
+}
+
+/** Reads what a previous run left: segments, cursor, backlog; trims a torn last record. */
+export async function recover(dir: string, logger: Logger): Promise<RecoveredSpool> {
+  await mkdir(dir, { recursive: true });
+  const seqs = (await readdir(dir))
+    .map((f) => SEGMENT_RE.exec(f))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]))
+    .sort((a, b) => a - b);
+
+  let cursor = { seg: 0, off: 0 };
+  try {
+    const saved = JSON.parse(await readFile(path.join(dir, 'cursor.json'), 'utf8')) as { segment?: unknown; offset?: unknown };
+    if (Number.isSafeInteger(saved.segment) && Number.isSafeInteger(saved.offset)) {
+      cursor = { seg: saved.segment as number, off: saved.offset as number };
+    } else {
+      throw new Error('malformed');
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      logger.warn({ spool: dir }, 'spool: unreadable cursor.json; delivering the whole spool again');
+    }
+  }
+
+  const segments = new Map<number, number>();
+  for (const seq of seqs) {
+    if (seq < cursor.seg) {
+      // Delivered; a crash came between saving the cursor and deleting the file.
+      await unlink(path.join(dir, segmentName(seq))).catch(() => {});
+      continue;
+    }
+    segments.set(seq, (await stat(path.join(dir, segmentName(seq)))).size);
+  }
+  const kept = [...segments.keys()];
+  const first = kept[0];
+  if (first === undefined) {
+    cursor = { seg: cursor.seg, off: 0 };
+  } else if (first !== cursor.seg) {
+    cursor = { seg: first, off: 0 };
+  }
+
+  const last = kept[kept.length - 1];
+  if (last !== undefined) {
+    const trimmed = await trimTornTail(path.join(dir, segmentName(last)), segments.get(last)!);
+    if (trimmed !== segments.get(last)) {
+      logger.warn(
+        { spool: dir, segment: last, droppedBytes: segments.get(last)! - trimmed },
+        'spool: dropped an incomplete record at the end of the last segment (the previous run stopped mid-write)',
+      );
+      segments.set(last, trimmed);
+    }
+  }
+  if (segments.has(cursor.seg)) cursor.off = Math.min(cursor.off, segments.get(cursor.seg)!);
+
+  let count = 0;
+  let bytes = 0;
+  for (const [seq, size] of segments) {
+    const from = seq === cursor.seg ? cursor.off : 0;
+    bytes += size - from;
+    count += await countNewlines(path.join(dir, segmentName(seq)), from, size);
+  }
+  const nextSeg = Math.max(cursor.seg, last ?? 0) + 1;
+  if (count > 0) logger.info({ spool: dir, events: count, bytes }, 'spool: undelivered events from a previous run will be delivered first');
+  return { segments, cursor, count, bytes, nextSeg };
+}
+
+async function trimTornTail(file: string, size: number): Promise<number> {
+  if (size === 0) return 0;
+  const fh = await open(file, 'r+');
+  try {
+    let end = size;
+    const chunk = Buffer.allocUnsafe(64 * 1024);
+    while (end > 0) {
+      const start = Math.max(0, end - chunk.length);
+      const { bytesRead } = await fh.read(chunk, 0, end - start, start);
+      const nl = chunk.subarray(0, bytesRead).lastIndexOf(10);
+      if (nl !== -1) {
+        const keep = start + nl + 1;
+        if (keep !== size) await fh.truncate(keep);
+        return keep;
+      }
+      end = start;
+    }
+    await fh.truncate(0);
+    return 0;
+  } finally {
+    await fh.close();
+  }
+}
+
+async function countNewlines(file: string, from: number, to: number): Promise<number> {
+  const fh = await open(file, 'r');
+  try {
+    const chunk = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+    let count = 0;
+    for (let at = from; at < to; ) {
+      const { bytesRead } = await fh.read(chunk, 0, Math.min(chunk.length, to - at), at);
+      if (bytesRead === 0) break;
+      for (let i = chunk.indexOf(10, 0); i !== -1 && i < bytesRead; i = chunk.indexOf(10, i + 1)) count += 1;
+      at += bytesRead;
+    }
+    return count;
+  } finally {
+    await fh.close();
+  }
+}
