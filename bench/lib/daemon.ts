@@ -1,0 +1,80 @@
+// The real daemon, `bin/cms-events run --config FILE`, as a child process: its config file,
+// its HTTP API, and its stdout (the NDJSON events) read through a pipe.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { SimServerInfo } from '../sim-process.js';
+import { spawnChild, type BenchProcess } from './child.js';
+import { LineReader } from './lines.js';
+
+export interface ApiServer {
+  name: string;
+  state: string;
+  nextAttemptAt: string | null;
+  connectedSince: string | null;
+}
+
+export interface RealDaemon {
+  proc: BenchProcess;
+  url: string;
+  stdout: LineReader;
+  servers(): Promise<ApiServer[]>;
+  ready(): Promise<boolean>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export function serverEntries(servers: readonly SimServerInfo[]): object[] {
+  return servers.map((s) => ({ name: s.name, host: s.host, port: s.port, username: s.username, password: s.password, tls: { ca: s.caPath } }));
+}
+
+export async function startRealDaemon(options: { servers: readonly SimServerInfo[]; label: string; nodeFlags?: string[]; logLevel?: string }): Promise<RealDaemon> {
+  const dir = mkdtempSync(join(tmpdir(), 'cms-events-bench-'));
+  const port = await freePort();
+  const config = join(dir, 'config.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      servers: serverEntries(options.servers),
+      http: { host: '127.0.0.1', port },
+      sinks: [{ type: 'stdout' }],
+      log: { level: options.logLevel ?? 'info' },
+    }),
+  );
+  const proc = spawnChild({ script: 'bin/cms-events', args: ['run', '--config', config], nodeFlags: options.nodeFlags, stdout: 'pipe', label: options.label });
+  const url = `http://127.0.0.1:${port}`;
+  const get = async (path: string) => fetch(`${url}${path}`, { signal: AbortSignal.timeout(10_000) });
+  return {
+    proc,
+    url,
+    stdout: new LineReader(proc.stdout),
+    async servers() {
+      try {
+        const response = await get('/api/servers');
+        return response.ok ? ((await response.json()) as ApiServer[]) : [];
+      } catch {
+        // Not listening yet, or busy: the caller polls again.
+        return [];
+      }
+    },
+    async ready() {
+      try {
+        const response = await get('/readyz');
+        await response.arrayBuffer();
+        return response.status === 200;
+      } catch {
+        return false;
+      }
+    },
+  };
+}

@@ -1,0 +1,39 @@
+// Reads a daemon's stdout: counts NDJSON lines cheaply, or hands each line over with the wall
+// time its chunk arrived (the reading side of the pipe).
+import type { Readable } from 'node:stream';
+import { wallNow } from './clock.js';
+
+const NEWLINE = 0x0a;
+
+export class LineReader {
+  lines = 0;
+  bytes = 0;
+  private partial = '';
+
+  constructor(stream: Readable, private onLine?: (line: string, arrivedAt: number) => void) {
+    stream.on('data', (chunk: Buffer) => this.take(chunk));
+  }
+
+  /** Starts (or stops, with undefined) handing lines over; counting never stops. */
+  listen(onLine: ((line: string, arrivedAt: number) => void) | undefined): void {
+    this.onLine = onLine;
+    this.partial = '';
+  }
+
+  private take(chunk: Buffer): void {
+    this.bytes += chunk.length;
+    if (!this.onLine) {
+      for (let at = chunk.indexOf(NEWLINE); at >= 0; at = chunk.indexOf(NEWLINE, at + 1)) this.lines++;
+      return;
+    }
+    const arrivedAt = wallNow();
+    const text = this.partial + chunk.toString('utf8');
+    let start = 0;
+    for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {
+      this.lines++;
+      this.onLine(text.slice(start, end), arrivedAt);
+      start = end + 1;
+    }
+    this.partial = text.slice(start);
+  }
+}

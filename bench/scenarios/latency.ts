@@ -1,0 +1,281 @@
+// Target 4: latency under load. A hundred servers play realistic meetings (startTraffic),
+// 5,000 messages/s in total, in lock-step as CMS does. Latency runs from the simulator writing
+// a frame (its onFrameSent hook) to the event's line, on the same wall clock in both processes.
+//
+// Matching an event to its frame: the daemon's events carry no CMS message id, but in lock-step
+// a server sends frame k+1 only after the ack of frame k, and the daemon acks a message only
+// after its events were handed to the sinks. So, per server, an event belongs to the last frame
+// sent before the event was handed to stdout. The bench driver (createHub + the stdout sink)
+// stamps that moment with a hub tap, which runs right after the sinks got the line; the
+// orchestrator stamps the moment each line arrives on the reading side of the pipe. The second
+// is what the target is judged on: it includes any buffering in the stdout sink and the pipe.
+import type { DriverStatus } from '../daemon-driver.js';
+import { sleep, waitFor, wallNow } from '../lib/clock.js';
+import { cpuProfileFlags, mainThreadProfile, startDriverClient, startRawClient, type Client, type DriverClient } from '../lib/clients.js';
+import { formatSummary, readProfile, summarize } from '../lib/cpuprofile.js';
+import { fmt, profilesDir, type BenchContext, type BenchResult, type Benchmark } from '../lib/report.js';
+import { SimGroup } from '../lib/sim-group.js';
+import { mean, median, percentile, round, SampleBuffer, sortedCopy } from '../lib/stats.js';
+
+const SERVERS = 100;
+const TOTAL_RATE = 5_000;
+const P99_TARGET_MS = 10;
+
+interface LatencyRun {
+  kind: 'raw' | 'daemon';
+  /** Events (daemon) or messages (raw) measured. */
+  samples: number;
+  messagesPerSecond: number;
+  /** Frame sent → line handed to stdout (daemon only). */
+  written?: { p50: number; p99: number; max: number };
+  /** Frame sent → line read from the pipe (daemon), or → message parsed (raw). */
+  read: { p50: number; p99: number; p999: number; max: number };
+  backlog: { first: number; last: number; max: number; firstThirdMean: number; lastThirdMean: number } | null;
+  drainMs: number;
+  drained: boolean;
+  loopDelayP99Max?: number;
+  sinkBacklogMax?: number;
+  /** Lines that could not be matched with the driver's stamps (must be 0). */
+  joinErrors?: number;
+}
+
+/** Index of the last element <= value in an ascending array, or -1. */
+function lastAtOrBefore(sorted: Float64Array, value: number): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (sorted[mid]! <= value) low = mid + 1;
+    else high = mid;
+  }
+  return low - 1;
+}
+
+function summary(latencies: SampleBuffer): { p50: number; p99: number; p999: number; max: number } {
+  const sorted = sortedCopy(latencies.toArray());
+  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), p999: percentile(sorted, 99.9), max: sorted[sorted.length - 1] ?? Number.NaN };
+}
+
+/** What the orchestrator reads from the driver's stdout, line by line. */
+class ReadSide {
+  readonly at = new SampleBuffer();
+  readonly server = new SampleBuffer();
+  readonly fromFrame = new SampleBuffer();
+  constructor(private readonly index: Map<string, number>) {}
+
+  take = (line: string, arrivedAt: number): void => {
+    const event = JSON.parse(line) as { server: string; type: string };
+    this.at.push(arrivedAt);
+    this.server.push(this.index.get(event.server) ?? -1);
+    // server.* events are not caused by a frame.
+    this.fromFrame.push(event.type.startsWith('server.') ? 0 : 1);
+  };
+}
+
+async function sampleLoop(sim: SimGroup, client: Client, stopAt: number, backlogs: number[], statuses: DriverStatus[]): Promise<void> {
+  while (wallNow() < stopAt - 1000) {
+    await sleep(1000);
+    const backlog = await sim.backlog();
+    if (backlog) backlogs.push(backlog.queued + backlog.unacked);
+    if (client.kind === 'daemon') statuses.push(await (client as DriverClient).status());
+  }
+  await sleep(Math.max(0, stopAt - wallNow()));
+}
+
+async function measureRun(ctx: BenchContext, sim: SimGroup, kind: 'raw' | 'daemon', rate: number, nodeFlags: string[] = []): Promise<LatencyRun> {
+  const warmMs = ctx.quick ? 3000 : 5000;
+  const windowMs = ctx.quick ? 8000 : 20_000;
+  const index = new Map(sim.servers.map((s, i) => [s.name, i]));
+  const readSide = new ReadSide(index);
+  const client =
+    kind === 'raw'
+      ? await startRawClient(sim.servers, { record: true, label: 'raw client (latency)' })
+      : await startDriverClient(sim.servers, { record: true, onLine: readSide.take, nodeFlags, label: 'daemon driver (latency)' });
+  const backlogs: number[] = [];
+  const statuses: DriverStatus[] = [];
+  let run: LatencyRun;
+  try {
+    await sleep(warmMs);
+    if (client.kind === 'daemon') await (client as DriverClient).status();
+    await sim.all('record', { on: true });
+    const m0 = await sim.mark();
+    const from = wallNow();
+    await sampleLoop(sim, client, from + windowMs, backlogs, statuses);
+    const to = wallNow();
+    await sim.all('record', { on: false });
+    const m1 = await sim.mark();
+    await sim.all('trafficStop');
+    const drain = (await sim.all<{ ms: number; drained: boolean }>('idle', { timeoutMs: 10_000 })).reduce((a, b) => ({ ms: Math.max(a.ms, b.ms), drained: a.drained && b.drained }));
+    const sent = await sim.dump();
+    const written = new SampleBuffer();
+    const read = new SampleBuffer();
+    let joinErrors = 0;
+    if (client.kind === 'raw') {
+      const { times } = await client.proc.call<{ times: Float64Array[] }>('dump');
+      times.forEach((received, s) => {
+        for (const at of received) {
+          if (at < from || at > to) continue;
+          const k = lastAtOrBefore(sent[s]!, at);
+          if (k >= 0) read.push(at - sent[s]![k]!);
+        }
+      });
+    } else {
+      const stamps = await client.proc.call<{ at: Float64Array; server: Float64Array }>('dump');
+      const lines = readSide.at.length;
+      const reads = readSide.at.toArray();
+      const readServer = readSide.server.toArray();
+      const fromFrame = readSide.fromFrame.toArray();
+      // The k-th line on stdout is the k-th event the hub handed to its one sink.
+      for (let k = 0; k < stamps.at.length && k < lines; k++) {
+        if (stamps.server[k] !== readServer[k]) {
+          joinErrors++;
+          continue;
+        }
+        const at = stamps.at[k]!;
+        if (at < from || at > to || !fromFrame[k]) continue;
+        const times = sent[stamps.server[k]!]!;
+        const f = lastAtOrBefore(times, at);
+        if (f < 0) continue;
+        written.push(at - times[f]!);
+        read.push(reads[k]! - times[f]!);
+      }
+      joinErrors += Math.abs(stamps.at.length - lines);
+    }
+    const third = Math.max(1, Math.floor(backlogs.length / 3));
+    run = {
+      kind,
+      samples: read.length,
+      messagesPerSecond: (m1.sent - m0.sent) / ((m1.t - m0.t) / 1000),
+      read: summary(read),
+      backlog: backlogs.length
+        ? {
+            first: backlogs[0]!,
+            last: backlogs[backlogs.length - 1]!,
+            max: Math.max(...backlogs),
+            firstThirdMean: mean(backlogs.slice(0, third)),
+            lastThirdMean: mean(backlogs.slice(-third)),
+          }
+        : null,
+      drainMs: drain.ms,
+      drained: drain.drained,
+    };
+    if (client.kind === 'daemon') {
+      const w = summary(written);
+      run.written = { p50: w.p50, p99: w.p99, max: w.max };
+      run.loopDelayP99Max = Math.max(...statuses.map((s) => s.loopDelayP99));
+      run.sinkBacklogMax = Math.max(...statuses.map((s) => s.sinkBacklog));
+      run.joinErrors = joinErrors;
+    }
+  } finally {
+    await client.stop();
+    await waitFor(async () => (await sim.mark()).open === 0, 'the simulator to see the client go', 20_000, 50);
+    await sim.all('traffic', { rate });
+  }
+  return run;
+}
+
+/** The traffic generator's rate is a budget in approximate messages; find the rate that gives 5,000/s. */
+async function calibrate(ctx: BenchContext, sim: SimGroup): Promise<{ rate: number; measured: number }> {
+  let rate = TOTAL_RATE / SERVERS;
+  await sim.all('traffic', { rate });
+  const client = await startRawClient(sim.servers, { label: 'raw client (calibration)' });
+  let measured = 0;
+  try {
+    for (let step = 0; step < 4; step++) {
+      await sleep(1000);
+      const m0 = await sim.mark();
+      await sleep(ctx.quick ? 2000 : 3000);
+      const m1 = await sim.mark();
+      measured = (m1.sent - m0.sent) / ((m1.t - m0.t) / 1000);
+      if (Math.abs(measured - TOTAL_RATE) / TOTAL_RATE < 0.05) break;
+      rate = Math.min(rate * 3, Math.max(rate / 3, (rate * TOTAL_RATE) / Math.max(1, measured)));
+      await sim.all('traffic', { rate });
+    }
+  } finally {
+    await client.stop();
+    await waitFor(async () => (await sim.mark()).open === 0, 'the simulator to see the client go', 20_000, 50);
+  }
+  return { rate, measured };
+}
+
+export const latency: Benchmark = {
+  name: 'latency',
+  title: `Latency under load: ${SERVERS} servers, ${TOTAL_RATE.toLocaleString('en-US')} messages/s`,
+  async run(ctx: BenchContext): Promise<BenchResult> {
+    const runs = ctx.runs ?? (ctx.quick ? 1 : 3);
+    const sim = await SimGroup.start({ servers: SERVERS, label: 'simulator (latency)' });
+    const results: LatencyRun[] = [];
+    const data: Record<string, unknown> = { servers: SERVERS };
+    try {
+      const calibration = await calibrate(ctx, sim);
+      data.trafficRatePerServer = round(calibration.rate, 1);
+      ctx.log(`  traffic: rate ${calibration.rate.toFixed(1)} per server gave ${fmt.rate(calibration.measured)} to the raw client`);
+      for (let run = 0; run < runs; run++) {
+        const order: ('raw' | 'daemon')[] = run % 2 === 0 ? ['daemon', 'raw'] : ['raw', 'daemon'];
+        for (const kind of order) {
+          const figure = await measureRun(ctx, sim, kind, calibration.rate);
+          results.push(figure);
+          const b = figure.backlog;
+          ctx.log(
+            `  run ${run + 1}/${runs} ${kind.padEnd(6)} ${fmt.rate(figure.messagesPerSecond)} messages, ${figure.samples} samples: ` +
+              (figure.written ? `handed to stdout p50 ${fmt.ms(figure.written.p50)} p99 ${fmt.ms(figure.written.p99)}; ` : '') +
+              `${kind === 'raw' ? 'parsed' : 'read from pipe'} p50 ${fmt.ms(figure.read.p50)} p99 ${fmt.ms(figure.read.p99)} max ${fmt.ms(figure.read.max)}; ` +
+              `simulator backlog ${b ? `${b.first}→${b.last} (max ${b.max})` : 'n/a'}, drained in ${fmt.ms(figure.drainMs, 0)}` +
+              (figure.loopDelayP99Max !== undefined ? `, event-loop delay p99 ≤ ${fmt.ms(figure.loopDelayP99Max, 1)}` : '') +
+              (figure.joinErrors ? `, ${figure.joinErrors} JOIN ERRORS` : ''),
+          );
+        }
+      }
+      if (ctx.profile) {
+        const dir = profilesDir(ctx);
+        const { flags, folder } = cpuProfileFlags(dir, 'latency-driver');
+        await measureRun(ctx, sim, 'daemon', calibration.rate, flags);
+        const file = mainThreadProfile(folder);
+        if (file) {
+          const profile = summarize(readProfile(file), { top: 30 });
+          data.profile = { file: file.slice(dir.length + 1), ...profile };
+          ctx.log(formatSummary(profile, '  CPU profile of the daemon driver under load'));
+        }
+      }
+      data.violations = (await sim.all<unknown[]>('violations')).flat().slice(0, 20);
+    } finally {
+      await sim.stop();
+    }
+    const daemon = results.filter((r) => r.kind === 'daemon');
+    const raw = results.filter((r) => r.kind === 'raw');
+    const med = (list: LatencyRun[], pick: (r: LatencyRun) => number) => median(list.map(pick));
+    const p50 = med(daemon, (r) => r.read.p50);
+    const p99 = med(daemon, (r) => r.read.p99);
+    const noGrowth = (r: LatencyRun) => r.drained && r.drainMs <= 1000 && (!r.backlog || r.backlog.lastThirdMean <= r.backlog.firstThirdMean + SERVERS);
+    data.runs = results;
+    const n = `${daemon.length}+${raw.length}`;
+    return {
+      data,
+      rows: [
+        { benchmark: 'latency', figure: 'delivered messages/s', value: fmt.rate(med(daemon, (r) => r.messagesPerSecond)), baseline: fmt.rate(med(raw, (r) => r.messagesPerSecond)), ratio: '', target: `${TOTAL_RATE.toLocaleString('en-US')}/s offered`, verdict: 'info', runs: n },
+        { benchmark: 'latency', figure: 'p50 frame → line read', value: fmt.ms(p50), baseline: fmt.ms(med(raw, (r) => r.read.p50)), ratio: '', target: '', verdict: 'info', runs: n },
+        { benchmark: 'latency', figure: 'p99 frame → line read', value: fmt.ms(p99), baseline: fmt.ms(med(raw, (r) => r.read.p99)), ratio: '', target: `≤ ${P99_TARGET_MS} ms`, verdict: p99 <= P99_TARGET_MS ? 'met' : 'missed', runs: n },
+        {
+          benchmark: 'latency',
+          figure: 'p50 / p99 frame → handed to stdout',
+          value: `${fmt.ms(med(daemon, (r) => r.written?.p50 ?? Number.NaN))} / ${fmt.ms(med(daemon, (r) => r.written?.p99 ?? Number.NaN))}`,
+          baseline: '',
+          ratio: '',
+          target: '',
+          verdict: 'info',
+          runs: `${daemon.length}`,
+        },
+        {
+          benchmark: 'latency',
+          figure: 'queue growth (simulator backlog, drain)',
+          value: daemon.map((r) => `${r.backlog ? `${r.backlog.first}→${r.backlog.last}` : '?'}, ${fmt.ms(r.drainMs, 0)}`).join('; '),
+          baseline: raw.map((r) => `${r.backlog ? `${r.backlog.first}→${r.backlog.last}` : '?'}, ${fmt.ms(r.drainMs, 0)}`).join('; '),
+          ratio: '',
+          target: 'none',
+          verdict: daemon.every(noGrowth) ? 'met' : 'missed',
+          runs: n,
+        },
+      ],
+    };
+  },
+};
