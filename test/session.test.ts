@@ -200,18 +200,21 @@ test('calls and rosters are followed as they appear, change and end; every join 
   assert.deepEqual(violations(), []);
 });
 
-test('a long realistic run: zero violations, the model matches the world, counts return to zero', async () => {
+test('a long realistic run with a drop in the middle: zero violations, the model matches the world, counts return to zero', async () => {
   await freshWorld();
   const followed = follow(sim);
   await waitFor(live(followed), 'live');
   const traffic = startTraffic(sim.world, { rate: 150, maxCalls: 6 });
-  await new Promise((resolve) => setTimeout(resolve, 3000));
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  sim.faults.dropAll();
+  await waitFor(live(followed, 2), 'live again under traffic');
+  await new Promise((resolve) => setTimeout(resolve, 1500));
   traffic.stop();
   await sim.idle();
   await waitFor(() => inStep(sim, followed.session), 'the model to match the world');
   const status = followed.session.status();
   assert.ok(status.counters.messagesReceived > 150, `only ${status.counters.messagesReceived} messages`);
-  assert.equal(status.counters.connectAttempts, 1);
+  assert.equal(status.counters.connectAttempts, 2);
   assert.equal(status.counters.unknownIndexes, 0);
   assert.equal(status.counters.badFrames, 0);
 

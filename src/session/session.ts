@@ -271,8 +271,8 @@ class CmsSession implements Session {
     ws.on('error', (error) => {
       if (this.#isCurrent(conn)) this.#fail(conn, classifyError(error, `event WebSocket to ${this.#where}`, secrets));
     });
-    ws.on('close', (code) => {
-      if (this.#isCurrent(conn)) this.#fail(conn, closedError(code, this.#where));
+    ws.on('close', (code, reason) => {
+      if (this.#isCurrent(conn)) this.#fail(conn, closedError(code, reason.toString('utf8'), this.#where));
     });
     const { pingIntervalMs, subscribeTimeoutMs } = this.#timings;
     if (pingIntervalMs > 0) {
@@ -436,9 +436,10 @@ class CmsSession implements Session {
     for (const { index, state } of message.subscriptions) {
       const entry = this.#subs.get(index);
       if (entry === undefined) {
-        // Ended again, for a subscription already forgotten: servers that list the whole set repeat it.
-        if (state !== 'pending' && state !== 'active') continue;
-        this.#unknownIndex(index);
+        // A subscription already forgotten: a request that still listed it crossed the server's
+        // report of its end (the server then reports it again), or the server lists the whole set.
+        // Its state no longer matters; only data for an unknown index is counted.
+        this.#log.debug({ index, state }, 'state of a subscription no longer in the set ignored');
         continue;
       }
       // Servers that list the whole set repeat unchanged states.
@@ -593,7 +594,8 @@ class CmsSession implements Session {
         return;
       }
     }
-    if (conn !== undefined && messageId !== undefined) this.#ack(conn, messageId);
+    // The receiver may have stopped the session (or a handler ended the connection) meanwhile.
+    if (conn !== undefined && messageId !== undefined && this.#isCurrent(conn)) this.#ack(conn, messageId);
   }
 
   #hold(conn: Connection | undefined, held: Promise<void>, messageId: number | undefined): void {
@@ -728,8 +730,9 @@ class CmsSession implements Session {
   }
 }
 
-function closedError(code: number, where: string): TransportError {
-  const detail = code === 1006 ? 'connection lost without a close frame, code 1006' : `code ${code}`;
+function closedError(code: number, reason: string, where: string): TransportError {
+  const said = reason.replace(/[\x00-\x1f]/g, ' ').trim().slice(0, 100);
+  const detail = code === 1006 ? 'connection lost without a close frame, code 1006' : `code ${code}${said ? `: ${said}` : ''}`;
   return new TransportError('closed', 'CLOSED', `the event WebSocket to ${where} closed (${detail})`);
 }
 
