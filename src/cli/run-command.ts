@@ -22,7 +22,7 @@ export function runCommand(): Command {
       }
       const { config, file, baseDir } = loaded;
       const logger = createLogger({ level: (options.logLevel ?? config.log?.level ?? 'info') as 'info' });
-      const hub: Hub = createHub({ ...config, sinks: config.sinks ?? [{ type: 'stdout' }] }, { configFile: file, logger });
+      const hub: Hub = createHub(config, { configFile: file, logger });
       if (config.handlers) {
         try {
           await loadHandlersModule(hub, config.handlers, baseDir);

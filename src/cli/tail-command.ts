@@ -63,6 +63,7 @@ export function tailCommand(): Command {
               ...(options.tls ? { tls: options.ca ? { ...tls, ca: options.ca } : tls } : { plain: true }),
             },
           ],
+          sinks: [], // the readable lines below replace the NDJSON stdout sink
         }, { logger });
       } catch (error) {
         process.stderr.write(`${(error as Error).message}\n`);

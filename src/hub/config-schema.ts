@@ -2,7 +2,7 @@
 // errors can name the field; strict objects catch typos instead of silently ignoring them.
 import { z } from 'zod';
 import { CALL_ELEMENTS, CALL_INFO_ELEMENTS, CALL_ROSTER_ELEMENTS } from '../protocol/index.js';
-import { sinkConfigSchema } from '../sinks/config.js';
+import { sinksConfigSchema } from '../sinks/config.js';
 
 const tlsSchema = z
   .strictObject({
@@ -58,7 +58,8 @@ export const configSchema = z
         port: z.number().int().min(0).max(65535).default(8080),
       })
       .optional(),
-    sinks: z.array(sinkConfigSchema).optional(),
+    /** Absent: events go to stdout as NDJSON (the contract); `[]` for none. */
+    sinks: sinksConfigSchema,
     handlers: z.string().min(1).optional().describe('module whose exports register handlers'),
     dispatch: z
       .strictObject({

@@ -28,7 +28,7 @@ export interface HubOptions {
   configFile?: string;
   logger?: Logger;
   registry?: Registry;
-  /** Ready-made sinks; by default they are created from `config.sinks` (none when absent). */
+  /** Ready-made sinks; by default they are created from `config.sinks` (stdout when absent). */
   sinks?: Sink[];
   /** Session timing overrides (tests, benchmarks). */
   sessionTimings?: Partial<SessionTimings>;
@@ -91,7 +91,7 @@ export class Hub {
     if (this.started) throw new Error('hub already started');
     this.started = true;
     const baseDir = this.options.configFile ? dirname(resolve(this.options.configFile)) : process.cwd();
-    this.sinks = this.options.sinks ?? (await createSinks(this.config.sinks ?? [], { logger: this.logger, registry: this.metrics.registry, baseDir }));
+    this.sinks = this.options.sinks ?? (await createSinks(this.config.sinks, { logger: this.logger, registry: this.metrics.registry, baseDir }));
     this.sinkBlocked = this.sinks.map(() => undefined);
     this.sampler = setInterval(() => {
       const now = Date.now();
