@@ -17,7 +17,7 @@ export interface FrameError {
   code: FrameErrorCode;
   /** Says what is wrong, in words; never contains the frame itself (it may be huge). */
   detail: string;
-  /** The message id when it could be read, so a client can still ack a message it cannot use. */
+  /** The id of a server `message` when it could be read, so a client can still ack a message it cannot use. */
   messageId?: number;
 }
 
@@ -60,7 +60,8 @@ function parseEnvelope<M>(
   if (frame.type === 'messageAck') {
     const ack = frame.messageAck;
     if (!isObject(ack) || !isId(ack.messageId)) return fail('badShape', 'messageAck without a numeric messageId');
-    if (typeof ack.status !== 'string') return fail('badShape', 'messageAck without a status', ack.messageId);
+    // No messageId on this error: it belongs to an ack, which must never be acked.
+    if (typeof ack.status !== 'string') return fail('badShape', 'messageAck without a status');
     return { ok: true, kind: 'messageAck', ack: ack as unknown as MessageAck };
   }
   if (frame.type === 'message') {
