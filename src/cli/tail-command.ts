@@ -69,6 +69,10 @@ export function tailCommand(): Command {
         process.stderr.write(`${(error as Error).message}\n`);
         process.exit(2);
       }
+      // `tail … | head` closes the pipe: that is the reader saying it has seen enough.
+      process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+        if (error.code === 'EPIPE') void hub.stop().then(() => process.exit(0));
+      });
       hub.on('*', (event) => {
         process.stdout.write(`${options.json ? JSON.stringify(event) : formatEvent(event)}\n`);
       });
