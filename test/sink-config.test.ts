@@ -8,7 +8,7 @@ import { Registry } from 'prom-client';
 import { z } from 'zod';
 import { createSinks, redactUrl, sinkConfigSchema, sinksConfigSchema, sinkNames, type SpooledSinkStatus } from '../src/sinks/index.js';
 import { Redactor } from '../src/sinks/redact.js';
-import { recordLogs, tempDir } from './sink-helpers.test.js';
+import { recordLogs, tempDir } from './helpers/sinks.js';
 
 const issues = (value: unknown) => {
   const r = sinkConfigSchema.safeParse(value);

@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startSimulator, startTraffic, type SimulatedServer } from '../src/simulator/index.js';
 import type { CmsEvent } from '../src/state/events.js';
-import { freePort, sleep, tempDir, waitFor } from './sink-helpers.test.js';
+import { freePort, sleep, tempDir, waitFor } from './helpers/sinks.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MAIN = path.join(ROOT, 'src/cli/main.ts');

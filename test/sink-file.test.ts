@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { Registry } from 'prom-client';
 import { createSinks, type Sink } from '../src/sinks/index.js';
 import type { CmsEvent } from '../src/state/events.js';
-import { makeEvents, recordLogs, tempDir, waitFor } from './sink-helpers.test.js';
+import { makeEvents, recordLogs, tempDir, waitFor } from './helpers/sinks.js';
 
 async function open(dir: string, extra: Record<string, unknown>): Promise<Sink> {
   const [sink] = await createSinks([{ type: 'file', path: 'out/events.ndjson', ...extra } as never], {

@@ -8,7 +8,7 @@ import { connect } from '@nats-io/transport-node';
 import { Registry } from 'prom-client';
 import { createSinks, type Sink, type SpooledSinkStatus } from '../src/sinks/index.js';
 import type { CmsEvent } from '../src/state/events.js';
-import { checkDelivered, freePort, makeEvents, recordLogs, sleep, startNats, tempDir, waitFor, type ServerProcess } from './sink-helpers.test.js';
+import { checkDelivered, freePort, makeEvents, recordLogs, sleep, startNats, tempDir, waitFor, type ServerProcess } from './helpers/sinks.js';
 
 const TOKEN = 'nats-token-5d1e77b0';
 

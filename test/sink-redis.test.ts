@@ -7,7 +7,7 @@ import { Registry } from 'prom-client';
 import { createClient } from 'redis';
 import { createSinks, type Sink, type SpooledSinkStatus } from '../src/sinks/index.js';
 import type { CmsEvent } from '../src/state/events.js';
-import { checkDelivered, freePort, makeEvents, recordLogs, sleep, startRedis, tempDir, waitFor } from './sink-helpers.test.js';
+import { checkDelivered, freePort, makeEvents, recordLogs, sleep, startRedis, tempDir, waitFor } from './helpers/sinks.js';
 
 const PASSWORD = 'redis-pass-7f3a9c';
 

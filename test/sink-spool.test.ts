@@ -5,7 +5,7 @@ import { appendFile, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { Spool, type SpoolRecord } from '../src/sinks/spool.js';
-import { recordLogs, sleep, tempDir } from './sink-helpers.test.js';
+import { recordLogs, sleep, tempDir } from './helpers/sinks.js';
 
 const silent = recordLogs('silent').logger;
 

@@ -9,7 +9,7 @@ import pino from 'pino';
 import { Registry } from 'prom-client';
 import { createSinks, type Sink } from '../src/sinks/index.js';
 import type { CmsEvent } from '../src/state/events.js';
-import { makeEvents, recordLogs, sleep } from './sink-helpers.test.js';
+import { makeEvents, recordLogs, sleep } from './helpers/sinks.js';
 
 class SlowStream extends Writable {
   readonly chunks: string[] = [];

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
 import { createSinks, type Sink, type SpooledSinkStatus } from '../src/sinks/index.js';
 import type { CmsEvent } from '../src/state/events.js';
-import { checkDelivered, freePort, makeEvents, recordLogs, sleep, tempDir, waitFor } from './sink-helpers.test.js';
+import { checkDelivered, freePort, makeEvents, recordLogs, sleep, tempDir, waitFor } from './helpers/sinks.js';
 
 const SECRET = 'webhook-test-secret-0123456789';
 

@@ -1,43 +1,27 @@
 // Shared helpers of the sink tests (real redis-server / nats-server processes on free ports,
-// events, a log recorder). It holds no tests itself; the name keeps it inside test/sink*.test.ts.
+// events, a log recorder).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
-import type { CmsEvent } from '../src/state/events.js';
+import type { CmsEvent } from '../../src/state/events.js';
+import { waitFor as sharedWaitFor } from './wait.js';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from './daemon.js';
+export { sleep } from './wait.js';
 
 export async function tempDir(prefix: string): Promise<{ dir: string; remove: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), `cms-events-${prefix}-`));
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 20_000, everyMs = 25): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(everyMs);
-  }
+/** The shared waitFor with the description first, as the sink tests read best. */
+export function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 20_000, everyMs = 25): Promise<NonNullable<T>> {
+  return sharedWaitFor(check as () => NonNullable<T> | Promise<NonNullable<T>>, what, timeoutMs, everyMs);
 }
 
 let seq = 0;
