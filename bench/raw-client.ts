@@ -45,6 +45,7 @@ class RawFeed {
   private readonly states = new Map<number, string>();
   private wasLive = false;
   readonly receivedAt = new SampleBuffer();
+  readonly receivedId = new SampleBuffer();
   recording = false;
   messages = 0;
 
@@ -89,7 +90,10 @@ class RawFeed {
     // A messageAck answers our subscribeRequest; it is never acked.
     if (frame.type !== 'message' || !frame.message) return;
     const message = frame.message;
-    if (this.recording) this.receivedAt.push(wallNow());
+    if (this.recording) {
+      this.receivedAt.push(wallNow());
+      this.receivedId.push(message.messageId);
+    }
     this.messages++;
     this.ws!.send(`{"type":"messageAck","messageAck":{"messageId":${message.messageId},"status":"success"}}`);
     if (message.type === 'callListUpdate') this.callList(message);
@@ -156,11 +160,11 @@ serveCommands({
     return { messages: feeds.reduce((sum, f) => sum + f.messages, 0) };
   },
 
-  dump(): { names: string[]; times: Float64Array[] } {
-    return { names: feeds.map((f) => f.server.name), times: feeds.map((f) => f.receivedAt.toArray()) };
+  dump(): { names: string[]; times: Float64Array[]; ids: Float64Array[] } {
+    return { names: feeds.map((f) => f.server.name), times: feeds.map((f) => f.receivedAt.toArray()), ids: feeds.map((f) => f.receivedId.toArray()) };
   },
 
-  allocStart: () => startAllocationSampling(),
+  allocStart: (args?: { retainedOnly?: boolean }) => startAllocationSampling(args),
 
   allocStop: (args: { top?: number }) => stopAllocationSampling(args.top),
 

@@ -39,6 +39,12 @@ export interface Mark {
   open: number;
 }
 
+export interface FrameDump {
+  names: string[];
+  times: Float64Array[];
+  ids: Float64Array[];
+}
+
 export interface Backlog {
   /** Messages waiting in the simulator's per-connection queues (not sent yet). */
   queued: number;
@@ -57,6 +63,8 @@ interface Fed {
 let cluster: Simulator.Cluster | undefined;
 let servers: SimulatedServer[] = [];
 let sendTimes: SampleBuffer[] = [];
+/** The message id of each recorded frame, beside its time. */
+let sendIds: SampleBuffer[] = [];
 let recording = false;
 let sent = 0;
 let sentBy: number[] = [];
@@ -82,10 +90,13 @@ function topUp(): void {
   feed.produced += Math.max(0, missing);
 }
 
-function frameSent(index: number): void {
+function frameSent(index: number, messageId: number): void {
   sent++;
   sentBy[index]!++;
-  if (recording) sendTimes[index]!.push(wallNow());
+  if (recording) {
+    sendTimes[index]!.push(wallNow());
+    sendIds[index]!.push(messageId);
+  }
   // Never mutate the world from inside the connection's send loop: top up on the next turn.
   if (feed && !feed.scheduled && feed.produced - (sentOf(feed.server) - feed.sentAtStart) < feed.depth / 2) {
     feed.scheduled = true;
@@ -146,9 +157,10 @@ serveCommands({
     });
     servers = cluster.servers;
     sendTimes = servers.map(() => new SampleBuffer());
+    sendIds = servers.map(() => new SampleBuffer());
     sentBy = servers.map(() => 0);
     servers.forEach((server, index) => {
-      server.onFrameSent = () => frameSent(index);
+      server.onFrameSent = (_connectionId, messageId) => frameSent(index, messageId);
       populate(server, args.calls ?? 0, args.participants ?? 0);
     });
     return servers.map((s) => ({ name: s.name, host: s.host, port: s.port, username: s.username, password: s.password, caPath: s.caPath ?? '' }));
@@ -211,13 +223,13 @@ serveCommands({
   },
 
   record(args: { on: boolean }): void {
-    if (args.on) for (const buffer of sendTimes) buffer.clear();
+    if (args.on) for (const buffer of [...sendTimes, ...sendIds]) buffer.clear();
     recording = args.on;
   },
 
-  /** The recorded send times, one array per server, in server order. */
-  dump(): { names: string[]; times: Float64Array[] } {
-    return { names: servers.map((s) => s.name), times: sendTimes.map((b) => b.toArray()) };
+  /** The recorded send times and message ids, one array per server, in server order. */
+  dump(): FrameDump {
+    return { names: servers.map((s) => s.name), times: sendTimes.map((b) => b.toArray()), ids: sendIds.map((b) => b.toArray()) };
   },
 
   backlog,

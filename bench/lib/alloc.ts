@@ -25,9 +25,14 @@ function post<T>(method: string, params: object = {}): Promise<T> {
   return new Promise((resolve, reject) => connected.post(method, params, (error, result) => (error ? reject(error) : resolve(result as T))));
 }
 
-export async function startAllocationSampling(): Promise<void> {
+/**
+ * Starts sampling. By default every allocation counts (allocation per message); with
+ * `retainedOnly`, only objects still alive when sampling stops (what holds the memory).
+ */
+export async function startAllocationSampling(options: { retainedOnly?: boolean } = {}): Promise<void> {
+  const collected = options.retainedOnly !== true;
   await post('HeapProfiler.enable');
-  await post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  await post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: collected, includeObjectsCollectedByMinorGC: collected });
 }
 
 export async function stopAllocationSampling(top = 25): Promise<AllocationReport> {

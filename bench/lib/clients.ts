@@ -3,7 +3,7 @@
 // bench driver when a figure needs to look inside).
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DriverStatus } from '../daemon-driver.js';
+import type { DriverStatus, SinkChoice } from '../daemon-driver.js';
 import type { SimServerInfo } from '../sim-process.js';
 import { spawnChild, type BenchProcess } from './child.js';
 import { sleep, waitFor, withTimeout } from './clock.js';
@@ -93,9 +93,11 @@ export async function startDriverClient(
     nodeFlags?: string[];
     onLine?: (line: string, arrivedAt: number) => void;
     liveTimeoutMs?: number;
-    /** Diagnostics: no sink at all, or stdout to /dev/null instead of a pipe. */
-    sinks?: 'stdout' | 'none';
+    /** Diagnostics: another sink than the real stdout sink, or stdout to /dev/null instead of a pipe. */
+    sinks?: SinkChoice;
     stdout?: 'pipe' | 'devnull';
+    /** Runs once the process is up, before the hub starts (e.g. to start heap sampling). */
+    beforeStart?: (proc: BenchProcess) => Promise<void>;
   } = {},
 ): Promise<DriverClient> {
   const toPipe = options.stdout !== 'devnull';
@@ -106,6 +108,7 @@ export async function startDriverClient(
     await proc.stop('SIGTERM', 15_000, 5_000);
   };
   try {
+    await options.beforeStart?.(proc);
     await proc.call('start', { servers, record: options.record === true, sinks: options.sinks ?? 'stdout' });
     await waitFor(async () => (await proc.call<DriverStatus>('status')).ready, 'every server to be live in the driver', options.liveTimeoutMs ?? 60_000, 100);
   } catch (error) {

@@ -1,5 +1,6 @@
 // What every benchmark hands back, and the table printed at the end of a run.
 import { mkdirSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './dist.js';
 
@@ -76,3 +77,6 @@ export const fmt = {
   pct: (fraction: number, digits = 2) => (Number.isFinite(fraction) ? `${(fraction * 100).toFixed(digits)} %` : 'n/a'),
   ratio: (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)}×` : 'n/a'),
 };
+
+/** The 1-minute load average, to read a figure against what else ran on the machine. */
+export const loadNow = (): string => loadavg()[0]!.toFixed(1);

@@ -1,6 +1,6 @@
 // One or more simulator processes seen as one: a thousand servers may be split over two
 // processes so that their TLS work does not queue behind one event loop.
-import type { Backlog, Mark, SimServerInfo, StartArgs } from '../sim-process.js';
+import type { Backlog, FrameDump, Mark, SimServerInfo, StartArgs } from '../sim-process.js';
 import { spawnChild, type BenchProcess } from './child.js';
 
 /** Tries this many port ranges when a fixed base port is taken. */
@@ -77,13 +77,13 @@ export class SimGroup {
     );
   }
 
-  /** Send times per server, in the order of `servers`. */
-  async dump(): Promise<Float64Array[]> {
-    const parts = await this.all<{ names: string[]; times: Float64Array[] }>('dump');
+  /** Send times and message ids per server, in the order of `servers`. */
+  async dump(): Promise<{ times: Float64Array[]; ids: Float64Array[] }> {
+    const parts = await this.all<FrameDump>('dump');
     parts.forEach((part, i) => {
       if (part.times.length !== this.counts[i]) throw new Error('simulator dump does not match its server list');
     });
-    return parts.flatMap((p) => p.times);
+    return { times: parts.flatMap((p) => p.times), ids: parts.flatMap((p) => p.ids) };
   }
 
   async stop(): Promise<void> {

@@ -8,7 +8,7 @@
 // daemon may take the scheduled delay plus 1 s.
 import { sleep, waitFor, wallNow } from '../lib/clock.js';
 import { startRealDaemon } from '../lib/daemon.js';
-import { fmt, type BenchContext, type BenchResult, type Benchmark } from '../lib/report.js';
+import { fmt, loadNow, type BenchContext, type BenchResult, type Benchmark } from '../lib/report.js';
 import { SimGroup } from '../lib/sim-group.js';
 import { median, round } from '../lib/stats.js';
 
@@ -141,7 +141,7 @@ export const recovery: Benchmark = {
         const r = await measureRun(ctx, sim);
         results.push(r);
         ctx.log(
-          `  run ${run + 1}/${runs}: ${r.recovered}/${SERVERS} recovered; from return: median ${fmt.s(r.medianRecoveryMs)}, max ${fmt.s(r.maxRecoveryMs)}; ` +
+          `  run ${run + 1}/${runs} (load ${loadNow()}): ${r.recovered}/${SERVERS} recovered; from return: median ${fmt.s(r.medianRecoveryMs)}, max ${fmt.s(r.maxRecoveryMs)}; ` +
             `scheduled delay max ${fmt.s(r.maxScheduledDelayMs)}; beyond schedule: median ${fmt.ms(r.medianOverheadMs, 0)}, max ${fmt.ms(r.maxOverheadMs, 0)}` +
             (r.leftNotSynthetic ? `; ${r.leftNotSynthetic} leaves NOT synthetic` : ''),
         );

@@ -2,12 +2,13 @@
 // participant, followed by the real daemon. Measured: time from the daemon's spawn to every
 // server `live` (GET /api/servers, polled), its resident memory (/proc/PID/status), and its CPU
 // while nothing happens (utime + stime from /proc/PID/stat, no polling meanwhile).
-import { sleep, wallNow } from '../lib/clock.js';
-import { cpuProfileFlags, mainThreadProfile } from '../lib/clients.js';
+import type { AllocationReport } from '../lib/alloc.js';
+import { sleep, waitFor, wallNow } from '../lib/clock.js';
+import { cpuProfileFlags, mainThreadProfile, startDriverClient } from '../lib/clients.js';
 import { formatSummary, readProfile, summarize } from '../lib/cpuprofile.js';
 import { startRealDaemon, type RealDaemon } from '../lib/daemon.js';
 import { cpuSecondsOf, memoryOf } from '../lib/proc.js';
-import { fmt, profilesDir, type BenchContext, type BenchResult, type Benchmark } from '../lib/report.js';
+import { fmt, loadNow, profilesDir, type BenchContext, type BenchResult, type Benchmark } from '../lib/report.js';
 import { SimGroup } from '../lib/sim-group.js';
 import { median, round } from '../lib/stats.js';
 
@@ -50,6 +51,50 @@ async function waitAllLive(daemon: RealDaemon, count: number): Promise<{ allLive
   return { allLiveMs: Number.NaN, halfLiveMs, states };
 }
 
+/**
+ * Where the resident memory goes (--profile): the bench driver follows the same thousand
+ * servers with the sampling heap profiler on from before the hub starts, keeping only objects
+ * still alive at the end; then the heap after garbage collection against the RSS.
+ */
+async function memoryBreakdown(ctx: BenchContext, sim: SimGroup, settleMs: number): Promise<Record<string, unknown>> {
+  const driver = await startDriverClient(sim.servers, {
+    nodeFlags: ['--expose-gc'],
+    label: 'daemon driver (memory)',
+    liveTimeoutMs: LIVE_TIMEOUT_MS,
+    beforeStart: (proc) => proc.call('allocStart', { retainedOnly: true }),
+  });
+  try {
+    await sleep(settleMs);
+    const heap = await driver.proc.call<NodeJS.MemoryUsage>('heap');
+    const rss = memoryOf(driver.proc.pid).rss;
+    const retained = await driver.proc.call<AllocationReport>('allocStop', { top: 20 });
+    ctx.log(
+      `  memory of the driver with ${SERVERS} servers live, after GC: RSS ${fmt.mb(rss)}, V8 heap ${fmt.mb(heap.heapUsed)} used of ${fmt.mb(heap.heapTotal)}, ` +
+        `external ${fmt.mb(heap.external)}; outside the V8 heap ${fmt.mb(rss - heap.heapTotal)} (code, TLS, buffers); live JS objects by allocation site (sampled):`,
+    );
+    for (const site of retained.top.slice(0, 12)) ctx.log(`    ${(site.bytes / SERVERS / 1024).toFixed(1).padStart(6)} KB/server  ${site.fn}  ${site.where}`);
+    return { rss, heap, retainedSampled: retained.total, retainedTop: retained.top };
+  } finally {
+    await driver.stop();
+    await waitFor(async () => (await sim.mark()).open === 0, 'the simulator to see the driver go', 30_000, 100);
+  }
+}
+
+/** The real daemon with V8's young generation capped (--max-semi-space-size=2): what it does to RSS. */
+async function smallYoungGeneration(ctx: BenchContext, sim: SimGroup, settleMs: number): Promise<Record<string, number>> {
+  const daemon = await startRealDaemon({ servers: sim.servers, label: 'daemon (small semi-space)', nodeFlags: ['--max-semi-space-size=2'] });
+  try {
+    const live = await waitAllLive(daemon, SERVERS);
+    await sleep(settleMs);
+    const memory = memoryOf(daemon.proc.pid);
+    ctx.log(`  with --max-semi-space-size=2: all live after ${fmt.s(live.allLiveMs)}, RSS ${fmt.mb(memory.rss)} (peak ${fmt.mb(memory.peak)})`);
+    return { allLiveMs: round(live.allLiveMs), rss: memory.rss, peakRss: memory.peak };
+  } finally {
+    await daemon.proc.stop();
+    await waitFor(async () => (await sim.mark()).open === 0, 'the simulators to see the daemon go', 30_000, 100);
+  }
+}
+
 export const scale: Benchmark = {
   name: 'scale',
   title: `Scale: ${SERVERS} TLS servers`,
@@ -63,8 +108,10 @@ export const scale: Benchmark = {
     const results: ScaleRun[] = [];
     const data: Record<string, unknown> = { servers: SERVERS, simulatorProcesses: sim.procs.length };
     try {
-      for (let run = 0; run < runs; run++) {
-        const profiling = ctx.profile && run === runs - 1;
+      // With --profile, one more run under --cpu-prof; its figures are not counted (the
+      // profiler's sampling thread alone costs a few percent of a core).
+      for (let run = 0; run < runs + (ctx.profile ? 1 : 0); run++) {
+        const profiling = run === runs;
         const dir = profiling ? profilesDir(ctx) : '';
         const profile = profiling ? cpuProfileFlags(dir, 'scale-daemon') : undefined;
         const daemon = await startRealDaemon({ servers: sim.servers, label: 'daemon (scale)', ...(profile ? { nodeFlags: profile.flags } : {}) });
@@ -95,9 +142,9 @@ export const scale: Benchmark = {
             idleSeconds,
             framesDuringIdle: frames1 - frames0,
           };
-          results.push(figure);
+          if (!profiling) results.push(figure);
           ctx.log(
-            `  run ${run + 1}/${runs}: all live after ${fmt.s(figure.allLiveMs)} (half after ${fmt.s(figure.halfLiveMs)}), readyz ${readyz ? 200 : 'not 200'}, ` +
+            `  ${profiling ? 'profiled run (not counted)' : `run ${run + 1}/${runs}`} (load ${loadNow()}): all live after ${fmt.s(figure.allLiveMs)} (half after ${fmt.s(figure.halfLiveMs)}), readyz ${readyz ? 200 : 'not 200'}, ` +
               `RSS ${fmt.mb(figure.rss)} (peak ${fmt.mb(figure.peakRss)}), idle CPU ${fmt.pct(figure.idleCpu)} over ${idleSeconds.toFixed(1)} s` +
               (Number.isNaN(figure.allLiveMs) ? `, states ${JSON.stringify(live.states)}` : ''),
           );
@@ -118,7 +165,11 @@ export const scale: Benchmark = {
           }
         }
         // Let the simulators see every socket go before the next run connects a thousand again.
-        await sleep(2000);
+        await waitFor(async () => (await sim.mark()).open === 0, 'the simulators to see the daemon go', 30_000, 100);
+      }
+      if (ctx.profile) {
+        data.memory = await memoryBreakdown(ctx, sim, settleMs);
+        data.smallYoungGeneration = await smallYoungGeneration(ctx, sim, settleMs);
       }
     } finally {
       await sim.stop();

@@ -13,7 +13,7 @@ import { sleep, waitFor, wallNow } from '../lib/clock.js';
 import type { AllocationReport } from '../lib/alloc.js';
 import { cpuProfileFlags, mainThreadProfile, startDaemonClient, startDriverClient, startRawClient, type Client } from '../lib/clients.js';
 import { formatSummary, readProfile, summarize } from '../lib/cpuprofile.js';
-import { fmt, profilesDir, type BenchContext, type BenchResult, type Benchmark } from '../lib/report.js';
+import { fmt, loadNow, profilesDir, type BenchContext, type BenchResult, type Benchmark } from '../lib/report.js';
 import { SimGroup } from '../lib/sim-group.js';
 import { median, round } from '../lib/stats.js';
 import type { SimServerInfo } from '../sim-process.js';
@@ -117,7 +117,7 @@ function throughput(options: ThroughputOptions): Benchmark {
           const ratio = pairedRatio(d!, r!);
           ratios.push(ratio);
           ctx.log(
-            `  run ${run + 1}/${runs}: raw ${r!.map((s) => Math.round(s.messagesPerSecond)).join(' ')} | daemon ${d!.map((s) => Math.round(s.messagesPerSecond)).join(' ')} messages/s → ${fmt.ratio(ratio)}` +
+            `  run ${run + 1}/${runs} (load ${loadNow()}): raw ${r!.map((s) => Math.round(s.messagesPerSecond)).join(' ')} | daemon ${d!.map((s) => Math.round(s.messagesPerSecond)).join(' ')} messages/s → ${fmt.ratio(ratio)}` +
               ` (cpu median: raw ${fmt.pct(median(r!.map((s) => s.cpu.client)), 0)}, daemon ${fmt.pct(median(d!.map((s) => s.cpu.client)), 0)}, simulator ${fmt.pct(median(d!.map((s) => s.cpu.simulator)), 0)}, reader ${fmt.pct(median(d!.map((s) => s.cpu.reader)), 0)})`,
           );
         }
@@ -235,13 +235,18 @@ async function profileRuns(ctx: BenchContext, sim: SimGroup, depth: number, opti
   return result;
 }
 
-/** The pipeline with its stdout sink writing to a pipe (as measured), to /dev/null, and with no sink. */
+/**
+ * The pipeline with its stdout sink writing to a pipe (as measured) and to /dev/null; with a
+ * sink that writes at most every 2 ms; with a sink that drops the serialised line; with none.
+ */
 async function breakdown(ctx: BenchContext, depth: number, options: ThroughputOptions): Promise<Record<string, number>> {
   const contenders: Contender[] = [
     rawContender,
     daemonContender,
     { name: 'driver: stdout sink → pipe', start: (server) => startDriverClient([server], { label: 'driver (stdout → pipe)' }) },
     { name: 'driver: stdout sink → /dev/null', start: (server) => startDriverClient([server], { label: 'driver (stdout → /dev/null)', stdout: 'devnull' }) },
+    { name: 'driver: 2 ms coalescing → pipe', start: (server) => startDriverClient([server], { label: 'driver (coalescing stdout)', sinks: 'coalesced' }) },
+    { name: 'driver: serialised, not written', start: (server) => startDriverClient([server], { label: 'driver (null sink)', sinks: 'null' }) },
     { name: 'driver: no sink', start: (server) => startDriverClient([server], { label: 'driver (no sink)', sinks: 'none' }) },
   ];
   const sim = await SimGroup.start({ servers: contenders.length, switches: { ackWindow: options.ackWindow }, calls: 1, participants: 1, label: `simulator (${options.name} breakdown)` });
