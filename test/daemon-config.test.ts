@@ -103,6 +103,21 @@ describe('config file followed live', () => {
     await waitFor(() => a.stats().openConnections === 0, 'the socket to cms-a to close');
   });
 
+  it('restarts a changed server without announcing its calls again', async () => {
+    const callId = b.world.createCall({ name: 'Survives a restart' });
+    const pid = b.world.addParticipant(callId, { name: 'Lee', uri: 'lee@example.com', state: 'connected', direction: 'incoming' });
+    await daemon.waitForEvent((e) => e.type === 'participant.joined' && e.participantId === pid, 'Lee joined');
+    const before = connected(daemon, 'cms-b');
+    // Pinning the certificate changes how cms-b is reached: it is restarted.
+    writeServers([serverEntry('cms-b', b, { password: undefined, passwordEnv: 'CMS_TEST_PASSWORD_B', tls: { ca: b.caPath, fingerprint: b.fingerprint } })]);
+    await waitFor(() => connected(daemon, 'cms-b') === before + 1, 'cms-b reconnected with the new settings');
+    b.world.updateParticipant(callId, pid, { audioMuted: true });
+    await daemon.waitForEvent((e) => e.type === 'participant.updated' && e.participantId === pid, 'an update after the restart');
+    assert.equal(daemon.events.filter((e) => e.type === 'call.started' && e.callId === callId).length, 1);
+    assert.equal(daemon.events.filter((e) => e.type === 'participant.joined' && e.participantId === pid).length, 1);
+    assert.equal(daemon.events.filter((e) => e.type === 'call.ended' && e.callId === callId).length, 0);
+  });
+
   it('reloads on SIGHUP: a changed password file is picked up', async () => {
     // The watcher follows the config file only, so this change is seen through SIGHUP alone.
     const passwordFile = join(dir, 'cms-a.password');

@@ -7,6 +7,7 @@ import type { Registry } from 'prom-client';
 import { createSession } from '../session/index.js';
 import type { ServerTarget, SessionStatus, SessionTimings } from '../session/types.js';
 import type { CallView, CmsEvent, CmsEventType, EventOfType, ServerDisconnectedEvent } from '../state/events.js';
+import type { ServerState } from '../state/server-state.js';
 import type { Sink, SinkStatus } from '../sinks/types.js';
 import { createSinks } from '../sinks/index.js';
 import { newEventId } from '../state/event-id.js';
@@ -137,8 +138,9 @@ export class Hub {
       await Promise.all([
         ...diff.removed.map((name) => this.stopServer(name, 'removed from configuration')),
         ...diff.changed.map(async (target) => {
+          const previous = this.runtimes.get(target.name)?.session.state;
           await this.stopServer(target.name, 'configuration changed');
-          this.startServer(target);
+          this.startServer(target, previous);
         }),
       ]);
       for (const target of diff.added) this.startServer(target);
@@ -180,7 +182,8 @@ export class Hub {
     return true;
   }
 
-  private startServer(target: ServerTarget): void {
+  /** `state`: the model of the session this one replaces, so its calls are not announced again. */
+  private startServer(target: ServerTarget, state?: ServerState): void {
     registerSecret(target.password);
     const rt = new ServerRuntime(target);
     const logger = this.logger.child({ server: target.name });
@@ -189,6 +192,7 @@ export class Hub {
       target,
       logger,
       timings: this.options.sessionTimings,
+      ...(state && { state }),
       receiver: (events, messageId) => this.receive(rt, events, messageId),
       onAcked: () => rt.dispatcher.acked(rt.messageSeq),
     });

@@ -118,6 +118,7 @@ class CmsSession implements Session {
   readonly #newEventId: () => string;
   readonly #tls: TlsConfig;
   readonly #where: string;
+  readonly state: ServerState;
   readonly #state: ServerState;
   readonly #subs: SubscriptionSet;
   readonly #backoff: Backoff;
@@ -151,8 +152,11 @@ class CmsSession implements Session {
     this.#newEventId = options.newEventId ?? defaultEventId;
     this.#tls = createTlsConfig(options.target);
     this.#where = `${options.target.host}:${options.target.port}`;
-    this.#state = new ServerState({ server: this.name, now: options.now, newEventId: options.newEventId });
+    this.#state = options.state ?? new ServerState({ server: this.name, now: options.now, newEventId: options.newEventId });
+    this.state = this.#state;
     this.#subs = new SubscriptionSet(options.target.elements);
+    // Calls known from an earlier session are followed from the first request on.
+    for (const callId of this.#state.callIds()) this.#subs.addCall(callId);
     this.#backoff = new Backoff({
       initialMs: this.#timings.backoffInitialMs,
       maxMs: this.#timings.backoffMaxMs,

@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import type { CallView, CmsEvent } from '../state/events.js';
 import type { SubscriptionType } from '../protocol/index.js';
+import type { ServerState } from '../state/server-state.js';
 
 export type SessionState = 'connecting' | 'subscribing' | 'live' | 'backoff' | 'stopped';
 
@@ -69,6 +70,11 @@ export interface SessionOptions {
   now?: () => number;
   /** Injected for tests: event id generator. */
   newEventId?: () => string;
+  /**
+   * The model kept by an earlier session of the same server (restarted after a config change):
+   * the new connection reconciles against it instead of announcing every call again.
+   */
+  state?: ServerState;
 }
 
 export type ErrorKind =
@@ -118,6 +124,8 @@ export interface Session {
   status(): SessionStatus;
   /** The live model of calls and rosters, for the HTTP API and dashboard. */
   calls(): CallView[];
+  /** The model itself, to hand on to a session that replaces this one. */
+  readonly state: ServerState;
   /** Adds or drops per-call subscriptions beyond the defaults (for handlers). */
   subscribeCall(callId: string, types?: readonly ('callInfo' | 'callRoster')[]): void;
   unsubscribeCall(callId: string): void;
