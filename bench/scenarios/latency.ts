@@ -23,6 +23,7 @@ import { sleep, waitFor, wallNow } from '../lib/clock.js';
 import { cpuProfileFlags, mainThreadProfile, startDriverClient, startRawClient, type Client, type DriverClient } from '../lib/clients.js';
 import { formatSummary, readProfile, summarize } from '../lib/cpuprofile.js';
 import { fmt, profilesDir, type BenchContext, type BenchResult, type Benchmark } from '../lib/report.js';
+import { CpuMeter } from '../lib/proc.js';
 import { SimGroup } from '../lib/sim-group.js';
 import { mean, median, percentile, round, SampleBuffer, sortedCopy } from '../lib/stats.js';
 
@@ -41,6 +42,8 @@ interface LatencyRun {
   read: Latencies;
   /** The 1-minute load average at the end of the run. */
   load: number;
+  /** CPU of the client and of the simulator over the window, in fractions of one core. */
+  cpu: { client: number; simulator: number };
   backlog: { first: number; last: number; max: number; firstThirdMean: number; lastThirdMean: number } | null;
   drainMs: number;
   drained: boolean;
@@ -130,9 +133,11 @@ async function measureRun(ctx: BenchContext, sim: SimGroup, kind: 'raw' | 'daemo
     if (client.kind === 'daemon') await (client as DriverClient).status();
     await sim.all('record', { on: true });
     const m0 = await sim.mark();
+    const cpu = new CpuMeter([client.proc.pid, sim.pids[0]!]);
     const from = wallNow();
     await sampleLoop(sim, client, from + windowMs, backlogs, statuses);
     const to = wallNow();
+    const use = cpu.read();
     await sim.all('record', { on: false });
     const m1 = await sim.mark();
     await sim.all('trafficStop');
@@ -194,6 +199,7 @@ async function measureRun(ctx: BenchContext, sim: SimGroup, kind: 'raw' | 'daemo
       messagesPerSecond: (m1.sent - m0.sent) / ((m1.t - m0.t) / 1000),
       read: summary(read),
       load: loadavg()[0]!,
+      cpu: { client: use.get(client.proc.pid)!, simulator: use.get(sim.pids[0]!)! },
       backlog: backlogs.length
         ? {
             first: backlogs[0]!,
@@ -265,7 +271,7 @@ export const latency: Benchmark = {
           results.push(figure);
           const b = figure.backlog;
           ctx.log(
-            `  run ${run + 1}/${runs} ${kind.padEnd(6)} (load ${figure.load.toFixed(1)}) ${fmt.rate(figure.messagesPerSecond)} messages, ${figure.samples} samples: ` +
+            `  run ${run + 1}/${runs} ${kind.padEnd(6)} (load ${figure.load.toFixed(1)}, cpu ${fmt.pct(figure.cpu.client, 0)}) ${fmt.rate(figure.messagesPerSecond)} messages, ${figure.samples} samples: ` +
               (figure.written ? `handed to stdout p50 ${fmt.ms(figure.written.p50)} p99 ${fmt.ms(figure.written.p99)}; ` : '') +
               `${kind === 'raw' ? 'parsed' : 'read from pipe'} p50 ${fmt.ms(figure.read.p50)} p90 ${fmt.ms(figure.read.p90)} p99 ${fmt.ms(figure.read.p99)} max ${fmt.ms(figure.read.max)} (${fmt.pct(figure.read.overTarget, 1)} over ${P99_TARGET_MS} ms); ` +
               `simulator backlog ${b ? `${b.first}→${b.last} (max ${b.max})` : 'n/a'}, drained in ${fmt.ms(figure.drainMs, 0)}` +
@@ -308,6 +314,7 @@ export const latency: Benchmark = {
       data,
       rows: [
         { benchmark: 'latency', figure: 'delivered messages/s', value: fmt.rate(med(daemon, (r) => r.messagesPerSecond)), baseline: fmt.rate(med(raw, (r) => r.messagesPerSecond)), ratio: '', target: `${TOTAL_RATE.toLocaleString('en-US')}/s offered`, verdict: 'info', runs: n },
+        { benchmark: 'latency', figure: 'CPU of the client process', value: fmt.pct(med(daemon, (r) => r.cpu.client), 0), baseline: fmt.pct(med(raw, (r) => r.cpu.client), 0), ratio: '', target: '', verdict: 'info', runs: n },
         { benchmark: 'latency', figure: 'p50 frame → line read', value: fmt.ms(p50), baseline: fmt.ms(med(raw, (r) => r.read.p50)), ratio: '', target: '', verdict: 'info', runs: n },
         { benchmark: 'latency', figure: 'p90 frame → line read', value: fmt.ms(med(daemon, (r) => r.read.p90)), baseline: fmt.ms(med(raw, (r) => r.read.p90)), ratio: '', target: '', verdict: 'info', runs: n },
         { benchmark: 'latency', figure: 'p99 frame → line read', value: fmt.ms(p99), baseline: fmt.ms(med(raw, (r) => r.read.p99)), ratio: '', target: `≤ ${P99_TARGET_MS} ms`, verdict: p99 <= P99_TARGET_MS ? 'met' : 'missed', runs: n },
