@@ -1,6 +1,8 @@
 // NDJSON on stdout: one event per line and nothing else (logs go to stderr). Lines are
-// gathered during one turn of the event loop and written as one chunk, so a burst of events
-// costs one write(2), not one per event. When the reader of stdout is slower than the feed,
+// gathered for up to FLUSH_DELAY_MS and written as one chunk, so a burst of events costs one
+// write(2), not one per event. The delay (rather than one flush per event-loop turn) matters in
+// lock-step: each CMS message arrives in a turn of its own, and a write(2) per message (plus the
+// reader's wake-up) cost more than all of the daemon's own work on it. When the reader of stdout is slower than the feed,
 // the stream's backpressure (`write` → false, then 'drain') is honoured: lines wait in memory
 // and, past HIGH_WATER_BYTES, `write` returns a promise so that the hub holds its acks back.
 import type { Logger } from 'pino';
@@ -13,6 +15,7 @@ const CHUNK_BYTES = 256 * 1024;
 const HIGH_WATER_BYTES = 8 * 1024 * 1024;
 const LOW_WATER_BYTES = 1024 * 1024;
 const CLOSE_TIMEOUT_MS = 5000;
+const FLUSH_DELAY_MS = 1;
 
 export interface StdoutSinkOptions {
   name: string;
@@ -67,10 +70,10 @@ export class StdoutSink implements Sink {
     if (this.bufferedBytes >= CHUNK_BYTES) this.flush();
     else if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => {
+      setTimeout(() => {
         this.scheduled = false;
         this.flush();
-      });
+      }, FLUSH_DELAY_MS);
     }
     if (this.bufferedBytes >= HIGH_WATER_BYTES) {
       if (!this.room) {
