@@ -9,6 +9,10 @@ export class LineReader {
   lines = 0;
   bytes = 0;
   private partial = '';
+  /** While only counting: whether the last chunk ended inside a line. */
+  private midLine = false;
+  /** The first line after listen() began before it: its head was never kept, so it is not handed over. */
+  private skipFragment = false;
 
   constructor(stream: Readable, private onLine?: (line: string, arrivedAt: number) => void) {
     stream.on('data', (chunk: Buffer) => this.take(chunk));
@@ -16,6 +20,8 @@ export class LineReader {
 
   /** Starts (or stops, with undefined) handing lines over; counting never stops. */
   listen(onLine: ((line: string, arrivedAt: number) => void) | undefined): void {
+    if (onLine && !this.onLine) this.skipFragment = this.midLine;
+    if (!onLine && this.onLine) this.midLine = this.partial !== '';
     this.onLine = onLine;
     this.partial = '';
   }
@@ -24,6 +30,7 @@ export class LineReader {
     this.bytes += chunk.length;
     if (!this.onLine) {
       for (let at = chunk.indexOf(NEWLINE); at >= 0; at = chunk.indexOf(NEWLINE, at + 1)) this.lines++;
+      if (chunk.length > 0) this.midLine = chunk[chunk.length - 1] !== NEWLINE;
       return;
     }
     const arrivedAt = wallNow();
@@ -31,7 +38,8 @@ export class LineReader {
     let start = 0;
     for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {
       this.lines++;
-      this.onLine(text.slice(start, end), arrivedAt);
+      if (this.skipFragment) this.skipFragment = false;
+      else this.onLine(text.slice(start, end), arrivedAt);
       start = end + 1;
     }
     this.partial = text.slice(start);

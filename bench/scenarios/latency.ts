@@ -98,11 +98,16 @@ class ReadSide {
   constructor(private readonly index: Map<string, number>) {}
 
   take = (line: string, arrivedAt: number): void => {
-    const event = JSON.parse(line) as { server: string; type: string };
+    let event: { server?: string; type?: string } = {};
+    try {
+      event = JSON.parse(line) as typeof event;
+    } catch {
+      // Not an event: its server (-1) never matches the driver's record, so it counts as a join error.
+    }
     this.at.push(arrivedAt);
-    this.server.push(this.index.get(event.server) ?? -1);
+    this.server.push(this.index.get(event.server ?? '') ?? -1);
     // server.* events are not caused by a frame.
-    this.fromFrame.push(event.type.startsWith('server.') ? 0 : 1);
+    this.fromFrame.push(event.type === undefined || event.type.startsWith('server.') ? 0 : 1);
   };
 }
 

@@ -6,7 +6,7 @@
 // from its stdout. The recovery time of each server is compared with when its backoff had
 // scheduled the next attempt (nextAttemptAt in GET /api/servers, polled every 100 ms): the
 // daemon may take the scheduled delay plus 1 s.
-import { sleep, waitFor, wallNow } from '../lib/clock.js';
+import { sleep, waitFor } from '../lib/clock.js';
 import { startRealDaemon } from '../lib/daemon.js';
 import { fmt, loadNow, type BenchContext, type BenchResult, type Benchmark } from '../lib/report.js';
 import { SimGroup } from '../lib/sim-group.js';
@@ -37,6 +37,7 @@ interface RecoveryRun {
   maxOverheadMs: number;
   medianOverheadMs: number;
   leftNotSynthetic: number;
+  junkLines: number;
 }
 
 interface Progress {
@@ -51,6 +52,8 @@ async function measureRun(ctx: BenchContext, sim: SimGroup): Promise<RecoveryRun
   const daemon = await startRealDaemon({ servers: sim.servers, label: 'daemon (recovery)' });
   const progress = new Map(sim.servers.map((s) => [s.name, { connectedAt: 0, leftAt: 0, joinedAt: 0, leftSynthetic: false, attempts: new Set<number>() } as Progress]));
   let polling = true;
+  /** stdout lines that are not JSON (must stay 0). */
+  let junkLines = 0;
   try {
     await waitFor(
       async () => {
@@ -66,7 +69,13 @@ async function measureRun(ctx: BenchContext, sim: SimGroup): Promise<RecoveryRun
     const removed = new Map<string, string>();
     const added = new Map<string, string>();
     daemon.stdout.listen((line, at) => {
-      const event = JSON.parse(line) as { type: string; server: string; participantId?: string; synthetic?: boolean };
+      let event: { type: string; server: string; participantId?: string; synthetic?: boolean };
+      try {
+        event = JSON.parse(line) as typeof event;
+      } catch {
+        junkLines++;
+        return;
+      }
       const p = progress.get(event.server);
       if (!p) return;
       if (event.type === 'server.connected') p.connectedAt = at;
@@ -121,6 +130,7 @@ async function measureRun(ctx: BenchContext, sim: SimGroup): Promise<RecoveryRun
       maxOverheadMs: servers.length === SERVERS ? Math.max(...pick((s) => s.overheadMs)) : Infinity,
       medianOverheadMs: median(pick((s) => s.overheadMs)),
       leftNotSynthetic: servers.filter((s) => !s.leftWasSynthetic).length,
+      junkLines,
     };
   } finally {
     polling = false;
@@ -143,7 +153,8 @@ export const recovery: Benchmark = {
         ctx.log(
           `  run ${run + 1}/${runs} (load ${loadNow()}): ${r.recovered}/${SERVERS} recovered; from return: median ${fmt.s(r.medianRecoveryMs)}, max ${fmt.s(r.maxRecoveryMs)}; ` +
             `scheduled delay max ${fmt.s(r.maxScheduledDelayMs)}; beyond schedule: median ${fmt.ms(r.medianOverheadMs, 0)}, max ${fmt.ms(r.maxOverheadMs, 0)}` +
-            (r.leftNotSynthetic ? `; ${r.leftNotSynthetic} leaves NOT synthetic` : ''),
+            (r.leftNotSynthetic ? `; ${r.leftNotSynthetic} leaves NOT synthetic` : '') +
+            (r.junkLines ? `; ${r.junkLines} stdout lines NOT JSON` : ''),
         );
       }
     } finally {
