@@ -41,6 +41,7 @@ import type {
 } from '../protocol/index.js';
 import { ServerState, newEventId as defaultEventId } from '../state/index.js';
 import type { CallView, CmsEvent } from '../state/index.js';
+import { connectSlots } from '../transport/connect-slots.js';
 import {
   PingWatchdog,
   TransportError,
@@ -241,18 +242,22 @@ class CmsSession implements Session {
     if (this.#tls.insecure) {
       this.#log.warn(`TLS verification is off (tls.insecure) for ${this.#where}: the server's identity is not checked`);
     }
-    const { connectTimeoutMs } = this.#timings;
-    conn.phaseTimer = setTimeout(() => {
-      this.#fail(conn, new TransportError('network', 'TIMEOUT', `connecting to ${this.#where} took longer than ${seconds(connectTimeoutMs)}`));
-    }, connectTimeoutMs);
     this.#opening = this.#open(conn);
   }
 
-  /** Token, then WebSocket; never rejects. */
+  /** Waits for a connection slot, then token, then WebSocket; never rejects. */
   async #open(conn: Connection): Promise<void> {
     const { host, port, username, password } = this.#target;
     const signal = conn.abort.signal;
+    let release: (() => void) | undefined;
     try {
+      release = await connectSlots.acquire(signal);
+      if (!this.#isCurrent(conn)) return;
+      // The timeout counts from the slot, not from the queue: waiting is not the server's fault.
+      const { connectTimeoutMs } = this.#timings;
+      conn.phaseTimer = setTimeout(() => {
+        this.#fail(conn, new TransportError('network', 'TIMEOUT', `connecting to ${this.#where} took longer than ${seconds(connectTimeoutMs)}`));
+      }, connectTimeoutMs);
       // A fresh token for every attempt: the server may treat tokens as single-use and short-lived.
       const token = await fetchAuthToken({ tls: this.#tls, host, port, username, password, signal });
       if (!this.#isCurrent(conn)) return;
@@ -264,6 +269,8 @@ class CmsSession implements Session {
       this.#attach(conn, ws);
     } catch (error) {
       if (this.#isCurrent(conn)) this.#fail(conn, classifyError(error, `connecting to ${this.#where}`, [password]));
+    } finally {
+      release?.();
     }
   }
 
