@@ -8,6 +8,7 @@ import pino from 'pino';
 import { createSession, type Session, type SessionOptions, type ServerTarget } from '../src/session/index.js';
 import { startSimulator, type SimulatedServer } from '../src/simulator/index.js';
 import type { CmsEvent } from '../src/state/index.js';
+import { waitFor } from './helpers/wait.js';
 
 const PASSWORD = 'Fail-Pa55word!y';
 
@@ -49,13 +50,6 @@ function follow(target: Partial<ServerTarget> = {}, options: Partial<SessionOpti
   return { session, events, logs };
 }
 
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 const attempts = (followed: Followed) => followed.session.status().counters.connectAttempts;
 const isLive = (followed: Followed) => followed.session.status().state === 'live';

@@ -8,6 +8,7 @@ import pino from 'pino';
 import { createSession, type Session, type SessionOptions, type TlsOptions } from '../src/session/index.js';
 import { startSimulator, startTraffic, type SimulatedServer, type SimulatorSwitches } from '../src/simulator/index.js';
 import type { CmsEvent } from '../src/state/index.js';
+import { waitFor } from './helpers/wait.js';
 
 const PASSWORD = 'Sess-Pa55word!x';
 
@@ -48,13 +49,6 @@ function follow(sim: SimulatedServer, options: Partial<SessionOptions> & { tls?:
   return { session, events, logs };
 }
 
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 const live = (followed: Followed, connections = 1) => () =>
   followed.session.status().state === 'live' && followed.events.filter((e) => e.type === 'server.connected').length >= connections;
