@@ -141,6 +141,8 @@ if (process.env.CMS_SINK_CHILD === 'webhook') {
         assert.ok(r.events.length <= 50);
       }
       assert.deepEqual(receiver.requests[0]!.events[0], events[0]);
+      // The receiver records a batch before its answer reaches the sink: wait for the sink too.
+      await waitFor('sink saw every answer', () => sink.status().delivered === events.length);
       const status = sink.status() as SpooledSinkStatus;
       assert.equal(status.state, 'ok');
       assert.equal(status.delivered, events.length);
