@@ -341,9 +341,14 @@ test('events already returned are snapshots: later changes do not alter them', (
   assert.deepEqual(updated.participant, { id: 'p1', name: 'Ann', state: 'connected' });
   assert.deepEqual(updated.changes, { name: 'Ann', state: 'connected' });
 
-  // Nor do consumers that mutate an event reach into the state.
+  // Nor do consumers that mutate an event reach into the state. `call` is shared by the events
+  // of one call state, so it is frozen: changing it is an error, not a change to other events.
   joined.participant.name = 'tampered';
-  joined.call.name = 'tampered';
+  assert.throws(() => {
+    joined.call.name = 'tampered';
+  }, TypeError);
+  assert.equal(started.call, joined.call, 'one call state, one shared object');
+  assert.notEqual(updated.call, state.calls()[0], 'never the live state');
   assert.deepEqual(state.calls(), [
     { id: 'c1', name: 'Room', participants: 1, recording: 'active', roster: [{ id: 'p1', name: 'Ann', state: 'onHold' }] },
   ]);

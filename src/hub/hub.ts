@@ -11,6 +11,7 @@ import type { ServerState } from '../state/server-state.js';
 import type { Sink, SinkStatus } from '../sinks/types.js';
 import { createSinks } from '../sinks/index.js';
 import { newEventId } from '../state/event-id.js';
+import { eventLine } from '../state/event-line.js';
 import type { Config, ConfigInput } from './config-schema.js';
 import { validateConfig, toServerTarget } from './config-loader.js';
 import type { HandlerContext } from './context.js';
@@ -264,7 +265,7 @@ export class Hub {
         rt.dispatcher.dropPendingFollowUps();
       }
       if (this.sinks.length || this.taps.size) {
-        const line = JSON.stringify(event);
+        const line = eventLine(event);
         for (let i = 0; i < this.sinks.length; i++) {
           const wait = this.writeToSink(i, event, line);
           if (wait) (waits ??= []).push(wait);

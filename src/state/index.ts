@@ -1,3 +1,4 @@
 export * from './events.js';
 export * from './server-state.js';
 export { newEventId } from './event-id.js';
+export { eventLine } from './event-line.js';

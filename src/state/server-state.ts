@@ -61,6 +61,12 @@ interface ParticipantRecord {
 
 interface CallRecord {
   state: CallState;
+  /**
+   * A frozen copy of `state` that every event shares until the call changes (then it is
+   * dropped and the next event makes a new one). Sharing lets the line serialiser reuse the
+   * call's JSON (event-line.ts); freezing keeps a handler from changing other events.
+   */
+  view: Readonly<CallState> | undefined;
   roster: Map<string, ParticipantRecord>;
   /** Generation in which the call was first seen. */
   bornIn: number;
@@ -101,7 +107,7 @@ export class ServerState {
           if (call === undefined) {
             const state: CallState = { id: entry.call };
             assignFields(state, entry, CALL_FIELD_NAMES);
-            const created: CallRecord = { state, roster: new Map(), bornIn: generation, confirmedIn: generation, infoIn: -1 };
+            const created: CallRecord = { state, view: undefined, roster: new Map(), bornIn: generation, confirmedIn: generation, infoIn: -1 };
             this.#calls.set(entry.call, created);
             events.push(this.#callStarted(created));
             break;
@@ -109,7 +115,7 @@ export class ServerState {
           // A known call again: the snapshot after a reconnect, or a duplicate. Never announced twice.
           const synthetic = call.confirmedIn !== generation;
           call.confirmedIn = generation;
-          const changes = mergeFields(call.state, entry, CALL_FIELD_NAMES);
+          const changes = this.#mergeCall(call, entry);
           if (changes !== undefined) events.push(this.#callUpdated(call, changes, synthetic));
           break;
         }
@@ -119,7 +125,7 @@ export class ServerState {
             break;
           }
           call.confirmedIn = generation;
-          const changes = mergeFields(call.state, entry, CALL_FIELD_NAMES);
+          const changes = this.#mergeCall(call, entry);
           if (changes !== undefined) events.push(this.#callUpdated(call, changes, false));
           break;
         }
@@ -153,7 +159,7 @@ export class ServerState {
     const synthetic = call.infoIn !== generation && call.bornIn !== generation;
     call.infoIn = generation;
     call.confirmedIn = generation;
-    const changes = mergeFields(call.state, info, CALL_FIELD_NAMES);
+    const changes = this.#mergeCall(call, info);
     return changes === undefined ? [] : [this.#callUpdated(call, changes, synthetic)];
   }
 
@@ -285,12 +291,23 @@ export class ServerState {
     events.push(this.#callEnded(call, reason, synthetic));
   }
 
+  #mergeCall(call: CallRecord, fields: CallFields): Partial<CallFields> | undefined {
+    const changes = mergeFields(call.state, fields, CALL_FIELD_NAMES);
+    if (changes !== undefined) call.view = undefined;
+    return changes;
+  }
+
+  #callView(call: CallRecord): CallState {
+    return (call.view ??= Object.freeze({ ...call.state }));
+  }
+
   #ts(): string {
     return (this.#batchTs ??= isoTime(this.#now()));
   }
 
-  // Event builders. `call` and `participant` are shallow copies: the state objects go on
-  // changing, an event already handed out must not.
+  // Event builders. `call` and `participant` are never the live state objects, which go on
+  // changing while an event already handed out must not: `call` is the call's shared frozen
+  // view, `participant` a shallow copy (it changes with almost every participant event).
 
   #callStarted(call: CallRecord): CallStartedEvent {
     return {
@@ -299,7 +316,7 @@ export class ServerState {
       type: 'call.started',
       server: this.#server,
       callId: call.state.id,
-      call: { ...call.state },
+      call: this.#callView(call),
     };
   }
 
@@ -311,7 +328,7 @@ export class ServerState {
       server: this.#server,
       callId: call.state.id,
       changes,
-      call: { ...call.state },
+      call: this.#callView(call),
     };
     if (synthetic) event.synthetic = true;
     return event;
@@ -324,7 +341,7 @@ export class ServerState {
       type: 'call.ended',
       server: this.#server,
       callId: call.state.id,
-      call: { ...call.state },
+      call: this.#callView(call),
     };
     if (reason !== undefined) event.reason = reason;
     if (synthetic) event.synthetic = true;
@@ -339,7 +356,7 @@ export class ServerState {
       server: this.#server,
       callId: call.state.id,
       participantId: participant.state.id,
-      call: { ...call.state },
+      call: this.#callView(call),
       participant: { ...participant.state },
     };
   }
@@ -358,7 +375,7 @@ export class ServerState {
       callId: call.state.id,
       participantId: participant.state.id,
       changes,
-      call: { ...call.state },
+      call: this.#callView(call),
       participant: { ...participant.state },
     };
     if (synthetic) event.synthetic = true;
@@ -378,7 +395,7 @@ export class ServerState {
       server: this.#server,
       callId: call.state.id,
       participantId: participant.state.id,
-      call: { ...call.state },
+      call: this.#callView(call),
       participant: { ...participant.state },
     };
     if (reason !== undefined) event.reason = reason;
