@@ -21,27 +21,6 @@ const writtenAt = new SampleBuffer();
 const writtenBy = new SampleBuffer();
 const writtenFor = new SampleBuffer();
 
-/**
- * The CMS message id each event comes from, for the latency benchmark: a tap sees the event and
- * its line but not the message, so the hub's receive step (private: the one instrumented
- * method) is wrapped to note the id of the message being received. -1 when unknown (events of
- * no message, or a hub without that method: then the orchestrator matches events by time).
- */
-let receiving = -1;
-function noteMessageIds(): boolean {
-  const proto = hubModule.Hub.prototype as unknown as { receive?: (this: Hub, ...args: unknown[]) => unknown };
-  const receive = proto.receive;
-  if (typeof receive !== 'function' || receive.length !== 3) return false;
-  proto.receive = function (this: Hub, ...args: unknown[]) {
-    receiving = typeof args[2] === 'number' ? args[2] : -1;
-    try {
-      return receive.apply(this, args);
-    } finally {
-      receiving = -1;
-    }
-  };
-  return true;
-}
 /** The histogram records the time between its timer's turns: the delay is what exceeds this. */
 const LOOP_DELAY_RESOLUTION_MS = 10;
 const loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
@@ -61,10 +40,7 @@ export interface HandedDump {
   at: Float64Array;
   server: Float64Array;
   messageId: Float64Array;
-  messageIdsNoted: boolean;
 }
-
-let messageIdsNoted = false;
 
 export type SinkChoice = 'stdout' | 'none' | 'null' | 'coalesced';
 
@@ -90,14 +66,13 @@ serveCommands({
       { logger, ...experimentalSinks(args.sinks) },
     );
     if (args.record) {
-      messageIdsNoted = noteMessageIds();
       const index = new Map(args.servers.map((s, i) => [s.name, i]));
-      // A tap runs right after the sinks were handed the same event and line, inside the
-      // message's receive step, so before its ack.
-      hub.tap((event) => {
+      // A tap runs right after the sinks were handed the same event and line, before the ack;
+      // -1 stands for events no CMS message carried.
+      hub.tap((event, _line, messageId) => {
         writtenAt.push(wallNow());
         writtenBy.push(index.get(event.server) ?? -1);
-        writtenFor.push(receiving);
+        writtenFor.push(messageId ?? -1);
       });
     }
     await hub.start();
@@ -125,7 +100,7 @@ serveCommands({
 
   /** When each event was handed to the sinks, by which server (index in the start list), for which message. */
   dump(): HandedDump {
-    return { at: writtenAt.toArray(), server: writtenBy.toArray(), messageId: writtenFor.toArray(), messageIdsNoted };
+    return { at: writtenAt.toArray(), server: writtenBy.toArray(), messageId: writtenFor.toArray() };
   },
 
   /** Heap after full garbage collections (needs --expose-gc). */

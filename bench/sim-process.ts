@@ -104,26 +104,16 @@ function frameSent(index: number, messageId: number): void {
   }
 }
 
-/** The connections' queues are private to the simulator; read them for the queue-growth figure. */
-interface ConnectionInternals {
-  queue?: unknown[];
-  head?: number;
-  unacked?: Map<number, number>;
-}
-
-function backlog(): Backlog | null {
+/** What the simulated servers still have to send (queued) or wait for (unacked), for the queue-growth figure. */
+function backlog(): Backlog {
   let queued = 0;
   let unacked = 0;
   let connections = 0;
   for (const server of servers) {
-    const set = (server as unknown as { connections?: Set<ConnectionInternals> }).connections;
-    if (!(set instanceof Set)) return null;
-    for (const connection of set) {
-      if (!Array.isArray(connection.queue) || typeof connection.head !== 'number' || !(connection.unacked instanceof Map)) return null;
-      queued += connection.queue.length - connection.head;
-      unacked += connection.unacked.size;
-      connections++;
-    }
+    const stats = server.stats();
+    queued += stats.queued;
+    unacked += stats.unacked;
+    connections += stats.openConnections;
   }
   return { queued, unacked, connections };
 }

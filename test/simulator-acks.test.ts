@@ -47,6 +47,8 @@ describe('ack window', () => {
     await p.waitForCount(2); // messageAck + pending
     await sleep(150);
     assert.deepEqual(messageIds(p), [1], 'nothing more while message 1 is unacked');
+    // pending (sent), active and the snapshot (waiting for room in the window)
+    assert.deepEqual([server.stats().unacked, server.stats().queued], [1, 2]);
     p.ack(1);
     await p.waitForCount(3);
     await sleep(100);
@@ -55,6 +57,7 @@ describe('ack window', () => {
     await p.waitForCount(4);
     assert.deepEqual(messageIds(p), [1, 2, 3]);
     assert.equal(p.messages()[2]?.type, 'callListUpdate');
+    assert.deepEqual([server.stats().unacked, server.stats().queued], [1, 0]);
     let idle = false;
     void server.idle().then(() => (idle = true));
     await sleep(30);

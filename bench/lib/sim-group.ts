@@ -68,11 +68,10 @@ export class SimGroup {
     };
   }
 
-  async backlog(): Promise<Backlog | null> {
-    const parts = await this.all<Backlog | null>('backlog');
-    if (parts.some((p) => p === null)) return null;
+  async backlog(): Promise<Backlog> {
+    const parts = await this.all<Backlog>('backlog');
     return parts.reduce<Backlog>(
-      (sum, p) => ({ queued: sum.queued + p!.queued, unacked: sum.unacked + p!.unacked, connections: sum.connections + p!.connections }),
+      (sum, p) => ({ queued: sum.queued + p.queued, unacked: sum.unacked + p.unacked, connections: sum.connections + p.connections }),
       { queued: 0, unacked: 0, connections: 0 },
     );
   }

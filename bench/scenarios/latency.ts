@@ -51,8 +51,6 @@ interface LatencyRun {
   sinkBacklogMax?: number;
   /** Lines that could not be matched with the driver's stamps (must be 0). */
   joinErrors?: number;
-  /** How events were matched with frames: by the CMS message id, or (fallback) by time. */
-  matchedBy: 'message id' | 'time';
 }
 
 /** Index of the last element <= value in an ascending array, or -1. */
@@ -115,7 +113,7 @@ async function sampleLoop(sim: SimGroup, client: Client, stopAt: number, backlog
   while (wallNow() < stopAt - 1000) {
     await sleep(1000);
     const backlog = await sim.backlog();
-    if (backlog) backlogs.push(backlog.queued + backlog.unacked);
+    backlogs.push(backlog.queued + backlog.unacked);
     if (client.kind === 'daemon') statuses.push(await (client as DriverClient).status());
   }
   await sleep(Math.max(0, stopAt - wallNow()));
@@ -159,7 +157,6 @@ async function measureRun(ctx: BenchContext, sim: SimGroup, kind: 'raw' | 'daemo
     const written = new SampleBuffer();
     const read = new SampleBuffer();
     let joinErrors = 0;
-    let matchedBy: 'message id' | 'time' = 'message id';
     if (client.kind === 'raw') {
       const received = await client.proc.call<{ times: Float64Array[]; ids: Float64Array[] }>('dump');
       received.times.forEach((times, s) => {
@@ -174,7 +171,6 @@ async function measureRun(ctx: BenchContext, sim: SimGroup, kind: 'raw' | 'daemo
       const reads = readSide.at.toArray();
       const readServer = readSide.server.toArray();
       const fromFrame = readSide.fromFrame.toArray();
-      if (!stamps.messageIdsNoted) matchedBy = 'time';
       // The k-th line on stdout is the k-th event the hub handed to its one sink.
       for (let k = 0; k < stamps.at.length && k < lines; k++) {
         if (stamps.server[k] !== readServer[k]) {
@@ -183,14 +179,8 @@ async function measureRun(ctx: BenchContext, sim: SimGroup, kind: 'raw' | 'daemo
         }
         if (!fromFrame[k]) continue;
         const s = stamps.server[k]!;
-        let t: number | undefined;
-        if (stamps.messageIdsNoted) {
-          t = stamps.messageId[k]! >= 0 ? sentAt[s]!.get(stamps.messageId[k]!) : undefined;
-        } else {
-          // Lock-step fallback: the last frame sent before the event was handed over.
-          const f = lastAtOrBefore(sent.times[s]!, stamps.at[k]!);
-          t = f >= 0 && sent.times[s]![f]! >= from && stamps.at[k]! <= to ? sent.times[s]![f] : undefined;
-        }
+        // The hub's tap gives the id of the message each event came from (-1: none).
+        const t = stamps.messageId[k]! >= 0 ? sentAt[s]!.get(stamps.messageId[k]!) : undefined;
         if (t === undefined) continue;
         written.push(stamps.at[k]! - t);
         read.push(reads[k]! - t);
@@ -216,7 +206,6 @@ async function measureRun(ctx: BenchContext, sim: SimGroup, kind: 'raw' | 'daemo
         : null,
       drainMs: drain.ms,
       drained: drain.drained,
-      matchedBy,
     };
     if (client.kind === 'daemon') {
       const w = summary(written);

@@ -43,8 +43,13 @@ export interface ServerView extends SessionStatus {
   eventsPerSecond: number;
 }
 
-/** Listener for every event of every server, with its JSON line (SSE, dashboards). */
-export type EventTap = (event: CmsEvent, line: string) => void;
+/**
+ * Listener for every event of every server, with its JSON line (SSE, dashboards) and the id of
+ * the CMS message it came from (ids count per connection; undefined for events no message
+ * carried, such as server.disconnected or a snapshot ended by quiet time). Taps run right
+ * after the sinks were handed the event, before the message is acked.
+ */
+export type EventTap = (event: CmsEvent, line: string, messageId: number | undefined) => void;
 
 const STOP_DRAIN_MS = 5_000;
 
@@ -270,7 +275,7 @@ export class Hub {
           const wait = this.writeToSink(i, event, line);
           if (wait) (waits ??= []).push(wait);
         }
-        for (const tap of this.taps) tap(event, line);
+        for (const tap of this.taps) tap(event, line, messageId);
       }
       if (dispatching) rt.dispatcher.enqueue(event, seq);
     }

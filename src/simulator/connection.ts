@@ -69,6 +69,16 @@ export class EventConnection {
     return !this.isClosed;
   }
 
+  /** Messages waiting for room in the ack window. */
+  get queued(): number {
+    return this.queue.length - this.head;
+  }
+
+  /** Messages sent and not acked yet. */
+  get unackedCount(): number {
+    return this.unacked.size;
+  }
+
   /** Nothing queued and nothing unacked (a connection stalled for good counts as idle: it will never drain). */
   idle(): boolean {
     return this.isClosed || this.stalledForGood || (this.head >= this.queue.length && this.unacked.size === 0);

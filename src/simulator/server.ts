@@ -112,7 +112,13 @@ class SimulatorServer implements SimulatedServer, ConnectionHost {
   }
 
   stats(): SimulatorStats {
-    return { ...this.counters, openConnections: this.connections.size };
+    let queued = 0;
+    let unacked = 0;
+    for (const connection of this.connections) {
+      queued += connection.queued;
+      unacked += connection.unackedCount;
+    }
+    return { ...this.counters, openConnections: this.connections.size, queued, unacked };
   }
 
   idle(): Promise<void> {

@@ -43,6 +43,10 @@ export interface SimulatorStats {
   messagesSent: number;
   acksReceived: number;
   subscribeRequests: number;
+  /** Over the open connections: messages waiting for room in the ack window. */
+  queued: number;
+  /** Over the open connections: messages sent and not acked yet. */
+  unacked: number;
 }
 
 export type CallSnapshot = CallFields & { id: string; roster: Array<ParticipantFields & { id: string }> };
