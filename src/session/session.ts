@@ -14,20 +14,7 @@
 // server.* events) wait in `inbox` until it settles. Without a promise nothing is queued or
 // allocated beyond the events themselves.
 //
-// Snapshot completeness. The server sends no end-of-snapshot marker, and an empty roster sends
-// nothing at all. The rule, per `calls` and `callRoster` subscription on each connection:
-//   1. the snapshot is complete at the first message for its index that contains a non-`add`
-//      update (after applying that message: live traffic has begun);
-//   2. otherwise, every snapshot still open is complete once snapshotQuietMs pass without an
-//      `add`-only message for any open snapshot, counted from the last subscription that became
-//      `active` (and each snapshot counts as open only from its own `active`).
-// Rule 2 uses one quiet period per connection rather than one per index because a server sends
-// the snapshots of a whole request in one burst, index after index, under stop-and-wait: on a
-// slow link the last roster's adds can arrive long after its `active`, and a per-index clock
-// would expire first and announce its participants as gone. It never completes a snapshot
-// earlier than a per-index quiet period would. Only at completion does ServerState declare
-// what the snapshot did not re-announce as gone (completeCallsSnapshot / completeRosterSnapshot:
-// synthetic call.ended / participant.left).
+// Snapshot completeness: the rule and its code are in snapshot-tracker.ts.
 import WebSocket from 'ws';
 import type { Logger } from 'pino';
 import { buildAck, buildSubscribeRequest, parseServerFrame } from '../protocol/index.js';
@@ -52,7 +39,9 @@ import {
   type TlsConfig,
 } from '../transport/index.js';
 import { Backoff } from './backoff.js';
+import { closedError, isMessageEnvelope, newConnection, type Connection } from './connection.js';
 import { resolveTimings } from './defaults.js';
+import { SnapshotTracker } from './snapshot-tracker.js';
 import { PER_CALL_TYPES, SubscriptionSet, type PerCallType, type SubscriptionEntry } from './subscription-set.js';
 import type {
   EventReceiver,
@@ -65,27 +54,6 @@ import type {
   SessionStatus,
   SessionTimings,
 } from './types.js';
-
-interface Connection {
-  readonly epoch: number;
-  /** Aborts the token request / handshake in progress when the attempt is given up. */
-  readonly abort: AbortController;
-  ws: WebSocket | undefined;
-  nextMessageId: number;
-  /** The subscribeRequest waiting for its messageAck (at most one). */
-  inFlight: { messageId: number; timer: NodeJS.Timeout } | undefined;
-  firstRequestId: number;
-  firstAcked: boolean;
-  /** Indexes of the first request that are neither active nor dropped yet: live waits for them. */
-  readonly awaiting: Set<number>;
-  live: boolean;
-  liveSince: number;
-  /** connectTimeoutMs while connecting, then subscribeTimeoutMs until live. */
-  phaseTimer: NodeJS.Timeout | undefined;
-  /** Quiet period of the open snapshots (one per connection, see the header comment). */
-  snapshotTimer: NodeJS.Timeout | undefined;
-  watchdog: PingWatchdog | undefined;
-}
 
 /** Work waiting behind a receiver promise, in arrival order. */
 type InboxItem =
@@ -122,6 +90,7 @@ class CmsSession implements Session {
   readonly state: ServerState;
   readonly #state: ServerState;
   readonly #subs: SubscriptionSet;
+  readonly #snapshots: SnapshotTracker;
   readonly #backoff: Backoff;
   readonly #counters: SessionCounters = { ...ZERO_COUNTERS };
 
@@ -158,6 +127,13 @@ class CmsSession implements Session {
     this.#subs = new SubscriptionSet(options.target.elements);
     // Calls known from an earlier session are followed from the first request on.
     for (const callId of this.#state.callIds()) this.#subs.addCall(callId);
+    this.#snapshots = new SnapshotTracker({
+      subs: this.#subs,
+      state: this.#state,
+      quietMs: this.#timings.snapshotQuietMs,
+      onQuiet: (conn) => this.#snapshotsQuiet(conn),
+      onCallGone: (callId) => this.#release(this.#subs.removeCall(callId)),
+    });
     this.#backoff = new Backoff({
       initialMs: this.#timings.backoffInitialMs,
       maxMs: this.#timings.backoffMaxMs,
@@ -221,21 +197,7 @@ class CmsSession implements Session {
   #connect(): void {
     this.#retryTimer = undefined;
     this.#nextAttemptAt = null;
-    const conn: Connection = {
-      epoch: ++this.#epoch,
-      abort: new AbortController(),
-      ws: undefined,
-      nextMessageId: 1,
-      inFlight: undefined,
-      firstRequestId: 0,
-      firstAcked: false,
-      awaiting: new Set(),
-      live: false,
-      liveSince: 0,
-      phaseTimer: undefined,
-      snapshotTimer: undefined,
-      watchdog: undefined,
-    };
+    const conn = newConnection(++this.#epoch);
     this.#conn = conn;
     this.#counters.connectAttempts++;
     this.#enter('connecting');
@@ -459,10 +421,7 @@ class CmsSession implements Session {
       if (state === 'pending') continue;
       conn.awaiting.delete(index);
       if (state === 'active') {
-        if (entry.type !== 'callInfo' && entry.snapshot === 'idle') {
-          entry.snapshot = 'waiting';
-          this.#snapshotActivity(conn);
-        }
+        this.#snapshots.opened(conn, entry);
         continue;
       }
       if (entry.type === 'calls') {
@@ -493,7 +452,7 @@ class CmsSession implements Session {
       }
     }
     if (entry.snapshot === 'complete') return events;
-    return this.#snapshotProgress(conn, entry, nonAdd, events);
+    return this.#snapshots.progress(conn, entry, nonAdd, events);
   }
 
   #onCallInfo(message: CallInfoUpdate): CmsEvent[] | undefined {
@@ -520,7 +479,7 @@ class CmsSession implements Session {
         break;
       }
     }
-    return this.#snapshotProgress(conn, entry, nonAdd, events);
+    return this.#snapshots.progress(conn, entry, nonAdd, events);
   }
 
   #unknownIndex(index: number): void {
@@ -542,51 +501,13 @@ class CmsSession implements Session {
     return events;
   }
 
-  // ---- snapshots (rule in the header comment) ------------------------------------------------
+  // ---- snapshots (the rule: snapshot-tracker.ts) ------------------------------------------
 
-  /** A snapshot opened, or an add-only message fed an open one: the quiet period starts over. */
-  #snapshotActivity(conn: Connection): void {
-    if (conn.snapshotTimer === undefined) {
-      conn.snapshotTimer = setTimeout(() => this.#snapshotsQuiet(conn), this.#timings.snapshotQuietMs);
-    } else {
-      conn.snapshotTimer.refresh();
-    }
-  }
-
-  #snapshotProgress(conn: Connection, entry: SubscriptionEntry, nonAdd: boolean, events: CmsEvent[]): CmsEvent[] {
-    if (nonAdd) return this.#completeSnapshot(entry, events);
-    // Adds only: still snapshot data (before `active` the quiet period has not started yet).
-    if (entry.snapshot === 'waiting') this.#snapshotActivity(conn);
-    return events;
-  }
-
+  /** The quiet period ended: open snapshots complete, in order behind anything still held. */
   #snapshotsQuiet(conn: Connection): void {
-    conn.snapshotTimer = undefined;
     if (!this.#isCurrent(conn)) return;
     if (this.#holding) this.#inbox.push({ kind: 'snapshots', conn });
-    else this.#deliver(conn, this.#completeOpenSnapshots([]), undefined);
-  }
-
-  /** Completes every open snapshot; `calls` first, so that calls gone while we were away end before rosters settle. */
-  #completeOpenSnapshots(events: CmsEvent[]): CmsEvent[] {
-    const open: SubscriptionEntry[] = [];
-    for (const entry of this.#subs.entries()) if (entry.snapshot === 'waiting') open.push(entry);
-    // completeSnapshot(calls) may release rosters of ended calls: those are skipped below.
-    for (const entry of open) if (entry.snapshot === 'waiting') this.#completeSnapshot(entry, events);
-    return events;
-  }
-
-  #completeSnapshot(entry: SubscriptionEntry, events: CmsEvent[]): CmsEvent[] {
-    entry.snapshot = 'complete';
-    if (entry.type !== 'calls') {
-      for (const event of this.#state.completeRosterSnapshot(entry.call as string)) events.push(event);
-      return events;
-    }
-    for (const event of this.#state.completeCallsSnapshot()) {
-      events.push(event);
-      if (event.type === 'call.ended') this.#release(this.#subs.removeCall(event.callId));
-    }
-    return events;
+    else this.#deliver(conn, this.#snapshots.completeOpen([]), undefined);
   }
 
   // ---- delivery and acks --------------------------------------------------------------------
@@ -630,7 +551,7 @@ class CmsSession implements Session {
           if (this.#isCurrent(item.conn)) this.#handleFrame(item.conn, item.data);
           break;
         case 'snapshots':
-          if (this.#isCurrent(item.conn)) this.#deliver(item.conn, this.#completeOpenSnapshots([]), undefined);
+          if (this.#isCurrent(item.conn)) this.#deliver(item.conn, this.#snapshots.completeOpen([]), undefined);
           break;
         case 'events':
           this.#deliver(undefined, item.events, undefined);
@@ -741,22 +662,6 @@ class CmsSession implements Session {
   }
 }
 
-function closedError(code: number, reason: string, where: string): TransportError {
-  const said = reason.replace(/[\x00-\x1f]/g, ' ').trim().slice(0, 100);
-  const detail = code === 1006 ? 'connection lost without a close frame, code 1006' : `code ${code}${said ? `: ${said}` : ''}`;
-  return new TransportError('closed', 'CLOSED', `the event WebSocket to ${where} closed (${detail})`);
-}
-
 const seconds = (ms: number): string => `${Math.round(ms / 100) / 10} s`;
 
 const describe = (error: unknown): string => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
-
-/** Whether a frame is a `message` envelope (bad frames only: a malformed messageAck has an id too). */
-function isMessageEnvelope(data: WebSocket.RawData): boolean {
-  const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as Buffer).toString('utf8');
-  try {
-    return (JSON.parse(text) as { type?: unknown } | null)?.type === 'message';
-  } catch {
-    return false;
-  }
-}
