@@ -1,8 +1,9 @@
 // The hub used as a library, in this process: taps see every event with its exact line and the
-// id of the CMS message it came from, in the order the simulator sent them.
+// id of the CMS message it came from, in the order the simulator sent them; a sink that is full
+// holds the acks to the CMS back until it has room, and nothing is lost or reordered.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { createHub, createLogger, type CmsEvent } from '../src/index.js';
+import { createHub, createLogger, type CmsEvent, type Sink, type SinkStatus } from '../src/index.js';
 import { startSimulator } from '../src/simulator/index.js';
 import { serverEntry } from './helpers/daemon.js';
 import { waitFor } from './helpers/wait.js';
@@ -43,5 +44,70 @@ test('a tap gets each event, its line and its CMS message id', async () => {
   } finally {
     await hub.stop();
     sim.onFrameSent = undefined;
+  }
+});
+
+/** A sink that can be made full: writes then return a promise that resolves once it has room. */
+class GateSink implements Sink {
+  readonly name = 'gate';
+  readonly type = 'test';
+  readonly events: CmsEvent[] = [];
+  private room: { promise: Promise<void>; open: () => void } | undefined;
+
+  write(event: CmsEvent): void | Promise<void> {
+    this.events.push(event);
+    return this.room?.promise;
+  }
+
+  fill(): void {
+    let open!: () => void;
+    const promise = new Promise<void>((resolve) => (open = resolve));
+    this.room = { promise, open };
+  }
+
+  drain(): void {
+    this.room?.open();
+    this.room = undefined;
+  }
+
+  status(): SinkStatus {
+    return { name: this.name, type: this.type, state: 'ok', backlog: 0, delivered: this.events.length, lastError: null, full: this.room !== undefined };
+  }
+
+  async close(): Promise<void> {}
+}
+
+test('a full sink holds the acks to the CMS back until it has room; nothing is lost or reordered', async () => {
+  const server = await startSimulator({ password: 'library-pw-2' });
+  const callId = server.world.createCall({ name: 'Gated call' });
+  const participantId = server.world.addParticipant(callId, { name: 'Bo', state: 'connected' });
+  const gate = new GateSink();
+  const hub = createHub({ servers: [serverEntry('cms-gate', server)], sinks: [] }, { logger: createLogger({ level: 'silent' }), sinks: [gate] });
+  await hub.start();
+  try {
+    await waitFor(() => gate.events.some((e) => e.type === 'participant.joined'), 'the snapshot');
+    gate.fill();
+    for (let i = 0; i < 6; i++) {
+      server.world.updateParticipant(callId, participantId, { audioMuted: i % 2 === 0 });
+      await new Promise((resolve) => setTimeout(resolve, 20)); // one message each
+    }
+    // The write that found the sink full returned a promise: the message after it is not acked.
+    await waitFor(() => server.stats().queued > 0, 'messages waiting at the server');
+    const held = server.stats();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const still = server.stats();
+    assert.equal(still.acksReceived, held.acksReceived, 'no ack while the sink is full');
+    assert.equal(still.unacked, 1, 'one message waits for its ack');
+    assert.ok(still.queued > 0, 'the server holds the rest back (stop-and-wait)');
+
+    gate.drain();
+    await waitFor(() => gate.events.filter((e) => e.type === 'participant.updated').length === 6, 'every update once there is room');
+    const mutes = gate.events.filter((e) => e.type === 'participant.updated').map((e) => (e.type === 'participant.updated' ? e.changes.audioMuted : undefined));
+    assert.deepEqual(mutes, [true, false, true, false, true, false], 'in the order they happened');
+    await waitFor(() => server.stats().unacked === 0 && server.stats().queued === 0, 'every message acked');
+    assert.deepEqual(server.violations(), []);
+  } finally {
+    await hub.stop();
+    await server.close();
   }
 });
