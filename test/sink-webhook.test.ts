@@ -28,6 +28,9 @@ type Reply = { status: number; headers?: Record<string, string>; body?: string }
 class Receiver {
   readonly requests: Received[] = [];
   reply: (index: number) => Reply = () => ({ status: 200 });
+  /** Bodies with more events, or more bytes, than these get 413 (as a proxy's body limit would). */
+  limitEvents = Infinity;
+  limitBytes = Infinity;
   private server: Server | null = null;
 
   constructor(readonly port: number) {}
@@ -38,11 +41,13 @@ class Receiver {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const body = Buffer.concat(chunks).toString('utf8');
-        const r = this.reply(this.requests.length);
+        const events = JSON.parse(body) as CmsEvent[];
+        const tooLarge = events.length > this.limitEvents || Buffer.byteLength(body) > this.limitBytes;
+        const r = tooLarge ? { status: 413, body: 'Payload Too Large' } : this.reply(this.requests.length);
         this.requests.push({
           at: Date.now(),
           status: r.status,
-          events: JSON.parse(body) as CmsEvent[],
+          events,
           body,
           signature: req.headers['x-cms-events-signature'] as string | undefined,
           authorization: req.headers.authorization,
@@ -250,6 +255,58 @@ if (process.env.CMS_SINK_CHILD === 'webhook') {
       // The receiver echoed the secret: it is masked everywhere.
       assert.ok(!logs.text().includes(SECRET));
       assert.ok(!JSON.stringify(status).includes(SECRET));
+      await sink.close();
+    } finally {
+      await receiver.stop();
+      await remove();
+    }
+  });
+
+  test('413: a batch too large for the receiver is split until it fits; nothing is lost or reordered', async () => {
+    const { dir, remove } = await tempDir('webhook-413');
+    const receiver = new Receiver(await freePort());
+    receiver.reply = () => ({ status: 200 });
+    receiver.limitEvents = 7; // more than 7 events in a body: 413
+    await receiver.start();
+    try {
+      const sink = await webhookSink(dir, receiver.port, { batch: 50 });
+      const events = makeEvents(['cms-a', 'cms-b'], 60);
+      await writeAll(sink, events);
+      await waitFor('all delivered', () => sink.status().delivered === events.length);
+      assert.deepEqual(receiver.acceptedIds(), events.map((e) => e.id), 'each once, in order');
+      assert.ok(receiver.requests.some((r) => r.status === 413), 'the receiver did refuse large bodies');
+      for (const r of receiver.requests) if (r.status < 300) assert.ok(r.events.length <= 7);
+      const status = sink.status() as SpooledSinkStatus;
+      assert.equal(status.rejected, 0);
+      assert.equal(status.backlog, 0);
+      await sink.close();
+    } finally {
+      await receiver.stop();
+      await remove();
+    }
+  });
+
+  test('413 for one event on its own: only that event is refused, the rest of its batch goes on', async () => {
+    const { dir, remove } = await tempDir('webhook-413-one');
+    const receiver = new Receiver(await freePort());
+    receiver.limitBytes = 4000;
+    await receiver.start();
+    const logs = recordLogs('info');
+    try {
+      const sink = await webhookSink(dir, receiver.port, { batch: 10 }, logs.logger);
+      const events = makeEvents(['cms-a'], 20);
+      const huge = events[13]!;
+      if (huge.type === 'call.updated') huge.call.name = 'x'.repeat(5000);
+      await writeAll(sink, events);
+      await waitFor('all settled', () => sink.status().backlog === 0);
+      const expected = events.filter((e) => e !== huge).map((e) => e.id);
+      assert.deepEqual(receiver.acceptedIds(), expected, 'every other event once, in order');
+      const status = sink.status() as SpooledSinkStatus;
+      assert.equal(status.rejected, 1);
+      assert.match(status.lastError ?? '', /HTTP 413 .*larger than the receiver takes/);
+      const refusal = logs.lines.find((l) => l.msg.includes('refused a batch for good'));
+      assert.equal(refusal?.events, 1);
+      assert.equal(refusal?.firstId, huge.id);
       await sink.close();
     } finally {
       await receiver.stop();

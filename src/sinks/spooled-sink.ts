@@ -14,8 +14,12 @@ export type DeliveryOutcome =
   | { kind: 'delivered' }
   /** The first `delivered` records made it; the rest are retried (after `retryAfterMs` when the downstream asked for it). */
   | { kind: 'failed'; delivered: number; error: string; retryAfterMs?: number }
-  /** The downstream refused these records for good (e.g. HTTP 400): they are counted, logged and skipped. */
-  | { kind: 'rejected'; error: string };
+  /**
+   * The downstream refused records for good (e.g. HTTP 400): they are counted, logged and
+   * skipped. The first `delivered` records (default 0) made it before; then `refused` records
+   * (default: all the rest) are refused; any after those are tried again.
+   */
+  | { kind: 'rejected'; error: string; delivered?: number; refused?: number };
 
 export interface DeliveryTransport {
   /** Where it delivers, without secrets; shown in status and logs. */
@@ -213,10 +217,18 @@ export class SpooledSink implements Sink {
             await sleep(delay, signal);
             break;
           }
-          case 'rejected':
-            this.refused(rest, outcome.error);
-            rest = [];
+          case 'rejected': {
+            const delivered = outcome.delivered ?? 0;
+            if (delivered > 0) {
+              this.confirm(rest.slice(0, delivered));
+              rest = rest.slice(delivered);
+            }
+            if (rest.length === 0) break;
+            const refused = Math.max(1, Math.min(rest.length, outcome.refused ?? rest.length));
+            this.refused(rest.slice(0, refused), outcome.error);
+            rest = rest.slice(refused);
             break;
+          }
           default:
             assertNever(outcome);
         }

@@ -4,6 +4,8 @@
 //   2xx                     delivered
 //   408, 429                retried, after Retry-After when given
 //   5xx, network, timeout   retried with exponential backoff (Retry-After honoured on 503 too)
+//   413 (too large)         the batch is split in halves, each sent on its own (and split again
+//                           if need be); only an event too large on its own is refused
 //   any other status        refused for good: the batch cannot be delivered as it is, so it is
 //                           logged with the status and the response, counted as rejected, and skipped
 import { Agent, request } from 'undici';
@@ -76,7 +78,8 @@ export class WebhookTransport implements DeliveryTransport {
         return { kind: 'delivered' };
       }
       const snippet = this.options.redactor.text(await readSnippet(response.body));
-      const error = `HTTP ${status} from ${this.target}${snippet ? `: ${snippet}` : ''}`;
+      if (status === 413 && records.length > 1) return await this.deliverInHalves(records, signal);
+      const error = `HTTP ${status} from ${this.target}${snippet ? `: ${snippet}` : ''}${status === 413 ? ' (this event alone is larger than the receiver takes)' : ''}`;
       if (status === 408 || status === 429 || status >= 500) {
         const retryAfterMs = parseRetryAfter(response.headers['retry-after']);
         return { kind: 'failed', delivered: 0, error, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
@@ -86,6 +89,17 @@ export class WebhookTransport implements DeliveryTransport {
       const reason = (error as Error).name === 'TimeoutError' ? `timed out after ${this.options.timeoutMs} ms` : this.options.redactor.error(error);
       return { kind: 'failed', delivered: 0, error: `POST ${this.target} failed: ${reason}` };
     }
+  }
+
+  /** After a 413: the first half, then (if it all made it) the second; outcomes count from the first record. */
+  private async deliverInHalves(records: readonly SpoolRecord[], signal: AbortSignal): Promise<DeliveryOutcome> {
+    const half = Math.ceil(records.length / 2);
+    const first = await this.deliver(records.slice(0, half), signal);
+    if (first.kind === 'rejected') return { ...first, refused: first.refused ?? half - (first.delivered ?? 0) };
+    if (first.kind === 'failed') return first;
+    const second = await this.deliver(records.slice(half), signal);
+    if (second.kind === 'delivered') return second;
+    return { ...second, delivered: half + (second.delivered ?? 0) };
   }
 
   async close(): Promise<void> {
