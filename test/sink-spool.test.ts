@@ -1,11 +1,12 @@
 // The on-disk spool on its own: order, segment rolling and deletion, the cursor across
 // reopen, the in-memory tail versus disk reads, torn tails, and the full/room signal.
 import assert from 'node:assert/strict';
-import { appendFile, readdir, readFile } from 'node:fs/promises';
+import { appendFile, readdir, readFile, symlink, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { Spool, type SpoolRecord } from '../src/sinks/spool.js';
-import { recordLogs, sleep, tempDir } from './helpers/sinks.js';
+import { segmentName } from '../src/sinks/spool-recovery.js';
+import { recordLogs, sleep, tempDir, waitFor } from './helpers/sinks.js';
 
 const silent = recordLogs('silent').logger;
 
@@ -148,6 +149,45 @@ test('full: signalled once per episode; room again below 90 % of the limit; noth
     await room;
     assert.deepEqual(changes, [true, false]);
     assert.equal(spool.backlog, i - 62);
+    await spool.close();
+  } finally {
+    await remove();
+  }
+});
+
+test('a full disk (ENOSPC): events wait in memory, the writer is held back, and all of them are written once there is room', async () => {
+  const { dir, remove } = await tempDir('spool-enospc');
+  const logs = recordLogs('info');
+  try {
+    const changes: boolean[] = [];
+    const spool = await Spool.open({ dir, maxBytes: 1 << 20, logger: logs.logger, onFullChange: (f) => changes.push(f) });
+    // The first segment of a new spool (created at its first write) is /dev/full: every write
+    // to it fails with ENOSPC, as on a full disk.
+    const firstSegment = path.join(dir, segmentName(1));
+    await symlink('/dev/full', firstSegment);
+    add(spool, 0, 50);
+    await waitFor('the write error', () => changes.includes(true));
+    assert.equal(spool.full, true, 'the writer (and so the hub and its acks) is held back');
+    const error = logs.lines.find((l) => l.msg.includes('cannot write to disk'));
+    assert.match(String(error?.error), /ENOSPC|no space/i);
+    let handedOut = false;
+    const first = spool.next(10, 1 << 20).then((records) => ((handedOut = true), records));
+    await sleep(1500); // past a retry
+    assert.equal(handedOut, false, 'nothing is handed to the sink before it is on disk');
+    assert.equal(logs.count('cannot write to disk'), 1, 'said once, not at every retry');
+
+    await unlink(firstSegment); // room again: the retry opens a real file
+    await waitFor('writing works again', () => !spool.full, 5000);
+    assert.deepEqual(changes, [true, false]);
+    add(spool, 50, 60);
+    const records = await first;
+    spool.ack(records[records.length - 1]!);
+    const rest = await drain(spool, 50);
+    assert.deepEqual([...records, ...rest].map((r) => r.id), Array.from({ length: 60 }, (_, i) => `e${i}`));
+    assert.equal(logs.count('writing to disk works again'), 1);
+    await spool.flush();
+    const onDisk = (await readFile(firstSegment, 'utf8')).split('\n').filter((line) => line !== '');
+    assert.equal(onDisk.length, 60, 'every record reached the disk');
     await spool.close();
   } finally {
     await remove();

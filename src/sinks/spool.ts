@@ -376,6 +376,11 @@ export class Spool {
         }
         this.writeError = message;
         this.updateFull();
+        // The retry opens the segment again: a handle that failed may stay bad for good (a file
+        // replaced or deleted under it, a stale network mount).
+        const failed = this.writeFh;
+        this.writeFh = null;
+        await failed?.close().catch(() => {});
         this.retryTimer = setTimeout(() => {
           this.retryTimer = null;
           this.scheduleFlush();
