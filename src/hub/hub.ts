@@ -335,12 +335,12 @@ export class Hub {
     const blocked = this.sinkBlocked[index];
     const pending = blocked ? blocked.then(() => sink.write(event, line)) : sink.write(event, line);
     if (!pending) return undefined;
-    const settled = pending.then(
-      () => {
+    const settled: Promise<void> = pending
+      .catch((error: unknown) => this.logger.error({ sink: sink.name, err: error }, 'sink write failed'))
+      .then(() => {
+        // A failed write unblocks too: holding every later ack behind it would stall the feed.
         if (this.sinkBlocked[index] === settled) this.sinkBlocked[index] = undefined;
-      },
-      (error) => this.logger.error({ sink: sink.name, err: error }, 'sink write failed'),
-    );
+      });
     this.sinkBlocked[index] = settled;
     return settled;
   }
