@@ -2,6 +2,7 @@
 // id of the CMS message it came from, in the order the simulator sent them; a sink that is full
 // holds the acks to the CMS back until it has room, and nothing is lost or reordered.
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import { after, test } from 'node:test';
 import { createHub, createLogger, type CmsEvent, type Sink, type SinkStatus } from '../src/index.js';
 import { startSimulator } from '../src/simulator/index.js';
@@ -106,6 +107,50 @@ test('a full sink holds the acks to the CMS back until it has room; nothing is l
     assert.deepEqual(mutes, [true, false, true, false, true, false], 'in the order they happened');
     await waitFor(() => server.stats().unacked === 0 && server.stats().queued === 0, 'every message acked');
     assert.deepEqual(server.violations(), []);
+  } finally {
+    await hub.stop();
+    await server.close();
+  }
+});
+
+test('a sink whose write fails is logged and does not hold the feed back', async () => {
+  const server = await startSimulator({ password: 'library-pw-3' });
+  const callId = server.world.createCall({ name: 'Failing sink call' });
+  const participantId = server.world.addParticipant(callId, { name: 'Cy', state: 'connected' });
+  const seen: CmsEvent[] = [];
+  let failNext = false;
+  const flaky: Sink = {
+    name: 'flaky',
+    type: 'test',
+    write(event) {
+      seen.push(event);
+      if (!failNext) return undefined;
+      failNext = false;
+      return Promise.reject(new Error('downstream exploded'));
+    },
+    status: () => ({ name: 'flaky', type: 'test', state: 'ok', backlog: 0, delivered: seen.length, lastError: null, full: false }),
+    close: async () => {},
+  };
+  const logged: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logged.push(chunk.toString('utf8'));
+      done();
+    },
+  });
+  const logger = createLogger({ level: 'error', destination });
+  const hub = createHub({ servers: [serverEntry('cms-flaky', server)], sinks: [] }, { logger, sinks: [flaky] });
+  await hub.start();
+  try {
+    await waitFor(() => seen.some((e) => e.type === 'participant.joined'), 'the snapshot');
+    failNext = true;
+    for (let i = 0; i < 4; i++) {
+      server.world.updateParticipant(callId, participantId, { audioMuted: i % 2 === 0 });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await waitFor(() => seen.filter((e) => e.type === 'participant.updated').length === 4, 'every update, after the failure too');
+    await waitFor(() => server.stats().unacked === 0 && server.stats().queued === 0, 'every message acked');
+    assert.ok(logged.some((line) => line.includes('sink write failed') && line.includes('downstream exploded')), 'the failure is logged');
   } finally {
     await hub.stop();
     await server.close();
