@@ -7,7 +7,7 @@ import { after, test } from 'node:test';
 import { createHub, createLogger, type CmsEvent, type Sink, type SinkStatus } from '../src/index.js';
 import { startSimulator } from '../src/simulator/index.js';
 import { serverEntry } from './helpers/daemon.js';
-import { waitFor } from './helpers/wait.js';
+import { sleep, waitFor } from './helpers/wait.js';
 
 const sim = await startSimulator({ password: 'library-pw-1' });
 after(() => sim.close());
@@ -90,12 +90,12 @@ test('a full sink holds the acks to the CMS back until it has room; nothing is l
     gate.fill();
     for (let i = 0; i < 6; i++) {
       server.world.updateParticipant(callId, participantId, { audioMuted: i % 2 === 0 });
-      await new Promise((resolve) => setTimeout(resolve, 20)); // one message each
+      await sleep(20); // one message each
     }
     // The write that found the sink full returned a promise: the message after it is not acked.
     await waitFor(() => server.stats().queued > 0, 'messages waiting at the server');
     const held = server.stats();
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await sleep(300);
     const still = server.stats();
     assert.equal(still.acksReceived, held.acksReceived, 'no ack while the sink is full');
     assert.equal(still.unacked, 1, 'one message waits for its ack');
@@ -146,7 +146,7 @@ test('a sink whose write fails is logged and does not hold the feed back', async
     failNext = true;
     for (let i = 0; i < 4; i++) {
       server.world.updateParticipant(callId, participantId, { audioMuted: i % 2 === 0 });
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await sleep(20);
     }
     await waitFor(() => seen.filter((e) => e.type === 'participant.updated').length === 4, 'every update, after the failure too');
     await waitFor(() => server.stats().unacked === 0 && server.stats().queued === 0, 'every message acked');

@@ -8,7 +8,7 @@ import pino from 'pino';
 import { createSession, type Session, type SessionOptions, type ServerTarget } from '../src/session/index.js';
 import { startSimulator, type SimulatedServer } from '../src/simulator/index.js';
 import type { CmsEvent } from '../src/state/index.js';
-import { waitFor } from './helpers/wait.js';
+import { sleep, waitFor } from './helpers/wait.js';
 
 const PASSWORD = 'Fail-Pa55word!y';
 
@@ -157,18 +157,18 @@ test('ping watchdog: never kills a connection to a server that ignores pings, en
   try {
     const followed = follow({}, { timings: { pingIntervalMs: 30 } });
     await waitFor(() => isLive(followed), 'live');
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    await sleep(600);
     assert.equal(attempts(followed), 1, 'twenty unanswered pings are fine on a server that never answered');
     assert.ok(isLive(followed), 'still live');
 
     sim.switches.answerPings = true;
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    await sleep(150);
     sim.switches.answerPings = false;
     await waitFor(() => followed.session.status().lastError?.kind === 'network', 'the watchdog to fire');
     assert.match(followed.session.status().lastError?.message ?? '', /stopped answering WebSocket pings/);
     await waitFor(() => isLive(followed), 'live again');
     const reconnectedAt = attempts(followed);
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    await sleep(400);
     assert.equal(attempts(followed), reconnectedAt, 'the new connection is not enforced yet');
   } finally {
     sim.switches.answerPings = true;

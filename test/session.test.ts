@@ -8,7 +8,7 @@ import pino from 'pino';
 import { createSession, type Session, type SessionOptions, type TlsOptions } from '../src/session/index.js';
 import { startSimulator, startTraffic, type SimulatedServer, type SimulatorSwitches } from '../src/simulator/index.js';
 import type { CmsEvent } from '../src/state/index.js';
-import { waitFor } from './helpers/wait.js';
+import { sleep, waitFor } from './helpers/wait.js';
 
 const PASSWORD = 'Sess-Pa55word!x';
 
@@ -199,10 +199,10 @@ test('a long realistic run with a drop in the middle: zero violations, the model
   const followed = follow(sim);
   await waitFor(live(followed), 'live');
   const traffic = startTraffic(sim.world, { rate: 150, maxCalls: 6 });
-  await new Promise((resolve) => setTimeout(resolve, 1500));
+  await sleep(1500);
   sim.faults.dropAll();
   await waitFor(live(followed, 2), 'live again under traffic');
-  await new Promise((resolve) => setTimeout(resolve, 1500));
+  await sleep(1500);
   traffic.stop();
   await sim.idle();
   await waitFor(() => inStep(sim, followed.session), 'the model to match the world');
@@ -342,7 +342,7 @@ test('a receiver that returns a promise holds the ack and every later message un
     receiver: async (events, messageId) => {
       pending++;
       assert.equal(pending, 1, 'never called again before the previous promise settled');
-      await new Promise((resolve) => setTimeout(resolve, 15));
+      await sleep(15);
       for (const event of events) order.push(`${event.type}@${messageId ?? '-'}`);
       pending--;
     },

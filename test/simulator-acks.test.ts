@@ -1,33 +1,13 @@
 // The simulated CMS's ack discipline, its record of client violations, pings, limits and faults.
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { CALL_ELEMENTS, type Subscription } from '../src/protocol/index.js';
-import { startSimulator, type SimulatedServer, type SimulatorOptions } from '../src/simulator/index.js';
-import { openSocket, Probe, requestToken, type ProbeFrame } from '../src/simulator/probe-client.js';
-
-const servers: SimulatedServer[] = [];
-const probes: Probe[] = [];
-
-async function simulator(options: SimulatorOptions = {}): Promise<SimulatedServer> {
-  const server = await startSimulator(options);
-  servers.push(server);
-  return server;
-}
-
-async function probe(server: SimulatedServer, autoAck = true): Promise<Probe> {
-  const p = await Probe.open(server);
-  p.autoAck = autoAck;
-  probes.push(p);
-  return p;
-}
-
-after(async () => {
-  await Promise.all(probes.map((p) => p.close()));
-  await Promise.all(servers.map((s) => s.close()));
-});
+import type { SimulatedServer, SimulatorOptions } from '../src/simulator/index.js';
+import { openSocket, requestToken, type Probe, type ProbeFrame } from '../src/simulator/probe-client.js';
+import { probe, simulator } from './helpers/simulators.js';
+import { sleep } from './helpers/wait.js';
 
 const calls: Subscription = { index: 1, type: 'calls', elements: CALL_ELEMENTS };
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const messageIds = (p: Probe) => p.messages().map((m) => m.messageId);
 const kinds = (server: SimulatedServer) => server.violations().map((v) => v.kind);
 const isAck = (f: ProbeFrame) => f.kind === 'messageAck';

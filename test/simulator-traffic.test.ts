@@ -13,13 +13,13 @@ import {
 } from '../src/protocol/index.js';
 import { startCluster, startControlApi, startSimulator, startTraffic, type SimulatedServer } from '../src/simulator/index.js';
 import { Probe, requestToken, type ProbeFrame } from '../src/simulator/probe-client.js';
+import { sleep } from './helpers/wait.js';
 
 const cleanups: Array<() => Promise<unknown> | void> = [];
 after(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** mulberry32: a seeded generator, so a failing run can be replayed. */
 function seeded(seed: number): () => number {

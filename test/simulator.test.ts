@@ -3,36 +3,18 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { connect as tlsConnect } from 'node:tls';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { generate } from 'selfsigned';
 import { CALL_ELEMENTS, CALL_INFO_ELEMENTS, CALL_ROSTER_ELEMENTS, type ServerMessage, type Subscription } from '../src/protocol/index.js';
-import { startSimulator, type SimulatedServer, type SimulatorOptions } from '../src/simulator/index.js';
-import { openSocket, Probe, requestToken, type ProbeFrame } from '../src/simulator/probe-client.js';
+import type { SimulatedServer } from '../src/simulator/index.js';
+import { openSocket, requestToken, type Probe, type ProbeFrame } from '../src/simulator/probe-client.js';
+import { probe, simulator } from './helpers/simulators.js';
+import { sleep } from './helpers/wait.js';
 
 const FIXTURE = readFileSync(new URL('../../shared/fixtures/meeting.ndjson', import.meta.url), 'utf8')
   .trim()
   .split('\n')
   .map((line) => JSON.parse(line) as Record<string, any>);
-
-const servers: SimulatedServer[] = [];
-const probes: Probe[] = [];
-
-async function simulator(options: SimulatorOptions = {}): Promise<SimulatedServer> {
-  const server = await startSimulator(options);
-  servers.push(server);
-  return server;
-}
-
-async function probe(server: SimulatedServer): Promise<Probe> {
-  const p = await Probe.open(server);
-  probes.push(p);
-  return p;
-}
-
-after(async () => {
-  await Promise.all(probes.map((p) => p.close()));
-  await Promise.all(servers.map((s) => s.close()));
-});
 
 const calls = (index = 1, elements: readonly string[] = CALL_ELEMENTS): Subscription => ({ index, type: 'calls', elements } as Subscription);
 const info = (index: number, call: string, elements: readonly string[] = CALL_INFO_ELEMENTS): Subscription => ({ index, type: 'callInfo', call, elements } as Subscription);
@@ -41,7 +23,6 @@ const roster = (index: number, call: string, elements: readonly string[] = CALL_
 const isMessage = (type: ServerMessage['type']) => (f: ProbeFrame) => f.kind === 'message' && f.message.type === type;
 const isAck = (id: number) => (f: ProbeFrame) => f.kind === 'messageAck' && f.ack.messageId === id;
 const statesOf = (f: ProbeFrame) => (f.kind === 'message' && f.message.type === 'subscriptionUpdate' ? f.message.subscriptions : undefined);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Subscribes and waits until the server has sent everything the request causes. */
 async function subscribeAndSettle(p: Probe, subs: Subscription[], server: SimulatedServer): Promise<ProbeFrame[]> {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { createServer } from 'node:net';
 import { startSimulator, type SimulatedServer } from '../src/simulator/index.js';
+import { sleep } from './helpers/wait.js';
 import {
   PingWatchdog,
   TransportError,
@@ -244,6 +245,6 @@ test('abort rejects with the reason and leaves no socket behind', async () => {
   // The simulator's side of each socket closes a moment after ours.
   const sockets = () => process.getActiveResourcesInfo().filter((r) => r.startsWith('TCP') || r.startsWith('TLS')).length;
   const deadline = Date.now() + 2000;
-  while (sockets() > before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+  while (sockets() > before && Date.now() < deadline) await sleep(10);
   assert.ok(sockets() <= before, `sockets before ${before}, after ${sockets()}`);
 });

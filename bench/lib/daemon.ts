@@ -1,10 +1,10 @@
 // The real daemon, `bin/cms-events run --config FILE`, as a child process: its config file,
 // its HTTP API, and its stdout (the NDJSON events) read through a pipe.
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SimServerInfo } from '../sim-process.js';
+import { freePort } from '../../test/helpers/daemon.js';
 import { spawnChild, type BenchProcess } from './child.js';
 import { LineReader } from './lines.js';
 
@@ -23,16 +23,6 @@ export interface RealDaemon {
   ready(): Promise<boolean>;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export function serverEntries(servers: readonly SimServerInfo[]): object[] {
   return servers.map((s) => ({ name: s.name, host: s.host, port: s.port, username: s.username, password: s.password, tls: { ca: s.caPath } }));
