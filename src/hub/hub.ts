@@ -66,7 +66,6 @@ export class Hub {
   /** Events (and their CMS message ids) waiting for the microtask that writes them (see receive). */
   private output: CmsEvent[] = [];
   private outputIds: (number | undefined)[] = [];
-  private outputScheduled = false;
   private source: ServerSource | undefined;
   private sampler: NodeJS.Timeout | undefined;
   private applying: Promise<void> = Promise.resolve();
@@ -287,21 +286,14 @@ export class Hub {
       }
       if (dispatching) rt.dispatcher.enqueue(event, seq);
       if (!writing) continue;
-      if (!blocked) {
-        this.output.push(event);
-        this.outputIds.push(messageId);
+      if (blocked) {
+        waits = this.handOut(event, messageId, waits);
         continue;
       }
-      const line = eventLine(event);
-      for (let i = 0; i < this.sinks.length; i++) {
-        const wait = this.writeToSink(i, event, line);
-        if (wait) (waits ??= []).push(wait);
-      }
-      for (const tap of this.taps) tap(event, line, messageId);
-    }
-    if (this.output.length > 0 && !this.outputScheduled) {
-      this.outputScheduled = true;
-      queueMicrotask(this.writeOutput);
+      // The first event into an empty batch schedules the microtask that writes the batch.
+      if (this.output.length === 0) queueMicrotask(this.writeOutput);
+      this.output.push(event);
+      this.outputIds.push(messageId);
     }
     if (dispatching) {
       if (this.config.dispatch.ackAfterHandlers) (waits ??= []).push(rt.dispatcher.waitForIdle());
@@ -313,22 +305,30 @@ export class Hub {
 
   /** Writes the deferred events to the sinks and taps, in order (see receive). */
   private readonly writeOutput = (): void => {
-    this.outputScheduled = false;
     const events = this.output;
     const ids = this.outputIds;
     this.output = [];
     this.outputIds = [];
     for (let k = 0; k < events.length; k++) {
-      const event = events[k]!;
       try {
-        const line = eventLine(event);
-        for (let i = 0; i < this.sinks.length; i++) this.writeToSink(i, event, line);
-        for (const tap of this.taps) tap(event, line, ids[k]);
+        // A sink that fills up here holds back the next ack: receive() sees it blocked.
+        this.handOut(events[k]!, ids[k], undefined);
       } catch (error) {
-        this.logger.error({ err: error, event: event.id }, 'writing an event to a sink or tap failed');
+        this.logger.error({ err: error, event: events[k]!.id }, 'writing an event to a sink or tap failed');
       }
     }
   };
+
+  /** One event's line to every sink and tap; adds the waits of full sinks to `waits`. */
+  private handOut(event: CmsEvent, messageId: number | undefined, waits: Promise<void>[] | undefined): Promise<void>[] | undefined {
+    const line = eventLine(event);
+    for (let i = 0; i < this.sinks.length; i++) {
+      const wait = this.writeToSink(i, event, line);
+      if (wait) (waits ??= []).push(wait);
+    }
+    for (const tap of this.taps) tap(event, line, messageId);
+    return waits;
+  }
 
   private writeToSink(index: number, event: CmsEvent, line: string): Promise<void> | undefined {
     const sink = this.sinks[index]!;
