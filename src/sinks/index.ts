@@ -88,8 +88,7 @@ async function createSink(config: SinkConfig, name: string, deps: SinkDeps): Pro
       break;
     case 'webhook': {
       const { WebhookTransport } = await import('./webhook.js');
-      const u = new URL(config.url);
-      const redactor = new Redactor([config.secret, u.password, decodeURIComponent(u.password)]);
+      const redactor = new Redactor([config.secret, ...urlSecrets(config.url)]);
       transport = new WebhookTransport({
         url: config.url,
         secret: config.secret,
