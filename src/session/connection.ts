@@ -49,13 +49,3 @@ export function closedError(code: number, reason: string, where: string): Transp
   const detail = code === 1006 ? 'connection lost without a close frame, code 1006' : `code ${code}${said ? `: ${said}` : ''}`;
   return new TransportError('closed', 'CLOSED', `the event WebSocket to ${where} closed (${detail})`);
 }
-
-/** Whether a frame is a `message` envelope (bad frames only: a malformed messageAck has an id too). */
-export function isMessageEnvelope(data: WebSocket.RawData): boolean {
-  const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as Buffer).toString('utf8');
-  try {
-    return (JSON.parse(text) as { type?: unknown } | null)?.type === 'message';
-  } catch {
-    return false;
-  }
-}

@@ -39,7 +39,7 @@ import {
   type TlsConfig,
 } from '../transport/index.js';
 import { Backoff } from './backoff.js';
-import { closedError, isMessageEnvelope, newConnection, type Connection } from './connection.js';
+import { closedError, newConnection, type Connection } from './connection.js';
 import { resolveTimings } from './defaults.js';
 import { SnapshotTracker } from './snapshot-tracker.js';
 import { PER_CALL_TYPES, SubscriptionSet, type PerCallType, type SubscriptionEntry } from './subscription-set.js';
@@ -347,7 +347,7 @@ class CmsSession implements Session {
     this.#counters.messagesReceived++;
     const parsed = parseServerFrame(data);
     if (!parsed.ok) {
-      this.#badFrame(conn, parsed.error, data);
+      this.#badFrame(conn, parsed.error);
       return;
     }
     if (parsed.kind === 'messageAck') {
@@ -380,11 +380,12 @@ class CmsSession implements Session {
     this.#deliver(conn, events, message.messageId);
   }
 
-  #badFrame(conn: Connection, error: FrameError, data: WebSocket.RawData): void {
+  #badFrame(conn: Connection, error: FrameError): void {
     this.#counters.badFrames++;
     this.#log.warn({ code: error.code, messageId: error.messageId }, `bad frame from the server skipped: ${error.detail}`);
-    // A message the server numbered is still acked (it waits for that ack); a messageAck never is.
-    if (error.messageId !== undefined && isMessageEnvelope(data)) this.#ack(conn, error.messageId);
+    // A message the server numbered is still acked (it waits for that ack). The parser gives an
+    // error a messageId only for a `message` envelope, never for a messageAck.
+    if (error.messageId !== undefined) this.#ack(conn, error.messageId);
   }
 
   #onMessageAck(conn: Connection, ack: MessageAck): void {
