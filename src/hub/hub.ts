@@ -6,12 +6,13 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createSession } from '../session/index.js';
 import type { ServerTarget, SessionStatus, SessionTimings } from '../session/types.js';
-import type { CallView, CmsEvent, CmsEventType, EventOfType, ServerDisconnectedEvent } from '../state/events.js';
+import type { CallView, CmsEvent, CmsEventType, EventOfType } from '../state/events.js';
 import type { ServerState } from '../state/server-state.js';
 import type { Sink, SinkStatus } from '../sinks/types.js';
 import { createSinks } from '../sinks/index.js';
 import { newEventId } from '../state/event-id.js';
 import { eventLine } from '../state/event-line.js';
+import { serverDisconnected } from '../state/server-events.js';
 import type { Config, ConfigInput } from './config-schema.js';
 import { validateConfig, toServerTarget } from './config-loader.js';
 import type { HandlerContext } from './context.js';
@@ -235,14 +236,7 @@ export class Hub {
     rt.disconnectAnnounced = false;
     await rt.session.stop();
     if (!rt.disconnectAnnounced) {
-      const event: ServerDisconnectedEvent = {
-        id: newEventId(),
-        ts: new Date().toISOString(),
-        type: 'server.disconnected',
-        server: name,
-        reason,
-      };
-      await this.receive(rt, [event], undefined);
+      await this.receive(rt, [serverDisconnected(name, newEventId(), new Date().toISOString(), reason)], undefined);
     }
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([

@@ -26,7 +26,7 @@ import type {
   RosterUpdate,
   SubscriptionUpdate,
 } from '../protocol/index.js';
-import { ServerState, newEventId as defaultEventId } from '../state/index.js';
+import { ServerState, newEventId as defaultEventId, serverConnected, serverDisconnected } from '../state/index.js';
 import type { CallView, CmsEvent } from '../state/index.js';
 import { connectSlots } from '../transport/connect-slots.js';
 import {
@@ -159,7 +159,7 @@ class CmsSession implements Session {
     if (conn !== undefined) {
       const wasLive = conn.live;
       this.#teardown(conn);
-      if (wasLive) this.#notify(this.#serverEvent('server.disconnected', 'stopped'));
+      if (wasLive) this.#notify(this.#disconnected('stopped'));
     }
     this.#enter('stopped');
     await this.#opening;
@@ -496,7 +496,7 @@ class CmsSession implements Session {
     this.#lastReported = undefined;
     this.#enter('live');
     this.#log.info({ calls: this.#state.callIds().length, subscriptions: this.#subs.size }, 'feed live');
-    const connected = this.#serverEvent('server.connected');
+    const connected = this.#connected();
     if (events === undefined) return [connected];
     events.push(connected);
     return events;
@@ -592,7 +592,7 @@ class CmsSession implements Session {
     if (wasLive) {
       this.#counters.reconnects++;
       if (this.#now() - conn.liveSince >= this.#timings.backoffResetAfterMs) this.#backoff.reset();
-      this.#notify(this.#serverEvent('server.disconnected', error.message));
+      this.#notify(this.#disconnected(error.message));
     }
     // Bad credentials and untrusted certificates are configuration problems, not blips: retry slowly.
     const slow = error.kind === 'auth' || error.kind === 'tls';
@@ -655,11 +655,12 @@ class CmsSession implements Session {
     return new Date(ms).toISOString();
   }
 
-  #serverEvent(type: 'server.connected'): CmsEvent;
-  #serverEvent(type: 'server.disconnected', reason: string): CmsEvent;
-  #serverEvent(type: 'server.connected' | 'server.disconnected', reason?: string): CmsEvent {
-    const base = { id: this.#newEventId(), ts: this.#iso(this.#now()), server: this.name };
-    return type === 'server.connected' ? { ...base, type } : { ...base, type, reason: reason as string };
+  #connected(): CmsEvent {
+    return serverConnected(this.name, this.#newEventId(), this.#iso(this.#now()));
+  }
+
+  #disconnected(reason: string): CmsEvent {
+    return serverDisconnected(this.name, this.#newEventId(), this.#iso(this.#now()), reason);
   }
 }
 

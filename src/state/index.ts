@@ -2,3 +2,4 @@ export * from './events.js';
 export * from './server-state.js';
 export { newEventId } from './event-id.js';
 export { eventLine } from './event-line.js';
+export { serverConnected, serverDisconnected } from './server-events.js';
