@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { createStaticHandler, requestedFile } from '../src/http/static.js';
 
 let server: Server;
-let base: string;
 let dir: string;
 
 before(async () => {
@@ -33,7 +32,6 @@ before(async () => {
     res.end('fallthrough');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 
 after(async () => {

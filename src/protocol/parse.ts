@@ -3,7 +3,6 @@
 // this runs once per message on the stop-and-wait path, where a generic validator costs rate.
 import type {
   ClientMessage,
-  Envelope,
   MessageAck,
   ServerMessage,
   Subscription,
