@@ -121,7 +121,7 @@ test('daemon restarts (kill -9, then SIGTERM) with a non-empty spool: everything
 
     // 1. Receiver down: the daemon spools; then it is killed -9.
     daemon = startDaemon(config);
-    await waitFor('events spooled', async () => ((await sinkStatus())?.backlog ?? 0) >= 150, 30_000, 100);
+    await waitFor(async () => ((await sinkStatus())?.backlog ?? 0) >= 150, 'events spooled', 30_000, 100);
     daemon.child.kill('SIGKILL');
     await daemon.exit;
     const afterKill = await spooledEvents(spoolDir);
@@ -130,14 +130,14 @@ test('daemon restarts (kill -9, then SIGTERM) with a non-empty spool: everything
     // 2. Receiver up, daemon restarted: the old events arrive first, in order.
     receiverUp = true;
     daemon = startDaemon(config);
-    await waitFor('old events delivered', () => received.length >= afterKill.length, 30_000, 100);
+    await waitFor(() => received.length >= afterKill.length, 'old events delivered', 30_000, 100);
     assert.deepEqual(received.slice(0, afterKill.length).map((e) => e.id), afterKill.map((e) => e.id));
-    await waitFor('caught up', async () => (await sinkStatus())?.backlog === 0, 20_000, 100);
+    await waitFor(async () => (await sinkStatus())?.backlog === 0, 'caught up', 20_000, 100);
 
     // 3. Receiver down again, SIGTERM with a non-empty spool: a clean, bounded exit.
     receiverUp = false;
     const before = received.length;
-    await waitFor('spooling again', async () => ((await sinkStatus())?.backlog ?? 0) >= 100, 30_000, 100);
+    await waitFor(async () => ((await sinkStatus())?.backlog ?? 0) >= 100, 'spooling again', 30_000, 100);
     const stopping = Date.now();
     daemon.child.kill('SIGTERM');
     const { code } = await daemon.exit;
@@ -149,7 +149,7 @@ test('daemon restarts (kill -9, then SIGTERM) with a non-empty spool: everything
     // 4. Restart once more with the receiver up.
     receiverUp = true;
     daemon = startDaemon(config);
-    await waitFor('spooled events delivered', () => received.length - before >= afterTerm.length, 30_000, 100);
+    await waitFor(() => received.length - before >= afterTerm.length, 'spooled events delivered', 30_000, 100);
     const tail = received.slice(before);
     // Events already delivered but not yet recorded in the cursor may come again (at least once).
     const firstCopies = [...new Map(tail.map((e) => [e.id, e])).values()];

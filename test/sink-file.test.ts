@@ -46,7 +46,7 @@ test('rotation by size keeps every line, in order, each file within maxBytes', a
     const sink = await open(dir, { maxBytes: 16 * 1024, maxFiles: 50 });
     const events = makeEvents(['cms-a', 'cms-b'], 400);
     await writeAll(sink, events);
-    await waitFor('written', () => sink.status().backlog === 0);
+    await waitFor(() => sink.status().backlog === 0, 'written', 20_000);
     await sink.close();
     const { files, lines } = await allLines(dir);
     assert.ok(files.length >= 5, `rotated into ${files.length} files`);
@@ -64,12 +64,12 @@ test('maxFiles bounds the rotated files; a restart appends to the live file', as
     let sink = await open(dir, { maxBytes: 4096, maxFiles: 2 });
     const first = makeEvents(['cms-a'], 200);
     await writeAll(sink, first);
-    await waitFor('written', () => sink.status().backlog === 0);
+    await waitFor(() => sink.status().backlog === 0, 'written', 20_000);
     await sink.close();
     sink = await open(dir, { maxBytes: 4096, maxFiles: 2 });
     const second = makeEvents(['cms-a'], 5);
     await writeAll(sink, second);
-    await waitFor('written', () => sink.status().backlog === 0);
+    await waitFor(() => sink.status().backlog === 0, 'written', 20_000);
     await sink.close();
     const { files, lines } = await allLines(dir);
     assert.deepEqual(files, ['events.ndjson.2', 'events.ndjson.1', 'events.ndjson']);

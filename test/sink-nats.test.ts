@@ -76,13 +76,13 @@ test('nats-server killed -9 mid-stream and restarted on its store: each event on
       }
     })();
 
-    await waitFor('a third delivered', () => sink!.status().delivered >= 1200);
+    await waitFor(() => sink!.status().delivered >= 1200, 'a third delivered', 20_000);
     await nats.stop('SIGKILL');
-    await waitFor('outage visible in status', () => sink!.status().state !== 'ok', 10_000);
+    await waitFor(() => sink!.status().state !== 'ok', 'outage visible in status', 10_000);
     await sleep(2500);
     nats = await startNats(port, store, ['--auth', TOKEN]);
     await writing;
-    await waitFor('backlog drained', () => sink!.status().backlog === 0, 40_000);
+    await waitFor(() => sink!.status().backlog === 0, 'backlog drained', 40_000);
     clearInterval(sampler);
 
     const { subjects, messages } = await readStream(port, 'CMS_EVENTS');
@@ -123,10 +123,10 @@ test('nats-server down at start-up: events wait in the spool and go out once it 
     );
     const events = makeEvents(['cms-a'], 50);
     for (const e of events) sink!.write(e, JSON.stringify(e));
-    await waitFor('failing while down', () => (sink!.status() as SpooledSinkStatus).failures > 0);
+    await waitFor(() => (sink!.status() as SpooledSinkStatus).failures > 0, 'failing while down', 20_000);
     assert.equal(sink!.status().backlog, 50);
     nats = await startNats(port, `${dir}/store`, ['--auth', TOKEN]);
-    await waitFor('drained', () => sink!.status().backlog === 0, 20_000);
+    await waitFor(() => sink!.status().backlog === 0, 'drained', 20_000);
     const { messages } = await readStream(port, 'LATE');
     assert.deepEqual(messages.map((m) => m.event.id), events.map((e) => e.id));
   } finally {

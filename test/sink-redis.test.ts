@@ -53,13 +53,13 @@ test('redis killed -9 mid-stream and restarted: after de-duplication every event
     const events = makeEvents(['cms-a', 'cms-b', 'cms-c'], 1200); // 3600 events
     const writing = writePaced(sink!, events, 60, 10);
 
-    await waitFor('a third delivered', () => sink!.status().delivered >= 1200);
+    await waitFor(() => sink!.status().delivered >= 1200, 'a third delivered', 20_000);
     await redis.stop('SIGKILL');
-    await waitFor('outage visible in status', () => sink!.status().state !== 'ok', 10_000);
+    await waitFor(() => sink!.status().state !== 'ok', 'outage visible in status', 10_000);
     await sleep(2500);
     redis = await startRedis(port, dir, true, ['--requirepass', PASSWORD]);
     await writing;
-    await waitFor('backlog drained', () => sink!.status().backlog === 0, 30_000);
+    await waitFor(() => sink!.status().backlog === 0, 'backlog drained', 30_000);
     clearInterval(sampler);
 
     const entries = await readStream(url, 'cms-events');
@@ -107,7 +107,7 @@ test('one stream per server, approximate MAXLEN trimming', async () => {
       const p = sink!.write(e, JSON.stringify(e));
       if (p) await p;
     }
-    await waitFor('drained', () => sink!.status().backlog === 0, 30_000);
+    await waitFor(() => sink!.status().backlog === 0, 'drained', 30_000);
     for (const server of ['cms-a', 'cms-b']) {
       const entries = await readStream(url, `ev:${server}`);
       assert.ok(entries.length >= 1000 && entries.length < 1500, `${server}: ${entries.length} entries kept`);

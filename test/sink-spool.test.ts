@@ -166,7 +166,7 @@ test('a full disk (ENOSPC): events wait in memory, the writer is held back, and 
     const firstSegment = path.join(dir, segmentName(1));
     await symlink('/dev/full', firstSegment);
     add(spool, 0, 50);
-    await waitFor('the write error', () => changes.includes(true));
+    await waitFor(() => changes.includes(true), 'the write error', 20_000);
     assert.equal(spool.full, true, 'the writer (and so the hub and its acks) is held back');
     const error = logs.lines.find((l) => l.msg.includes('cannot write to disk'));
     assert.match(String(error?.error), /ENOSPC|no space/i);
@@ -177,7 +177,7 @@ test('a full disk (ENOSPC): events wait in memory, the writer is held back, and 
     assert.equal(logs.count('cannot write to disk'), 1, 'said once, not at every retry');
 
     await unlink(firstSegment); // room again: the retry opens a real file
-    await waitFor('writing works again', () => !spool.full, 5000);
+    await waitFor(() => !spool.full, 'writing works again', 5000);
     assert.deepEqual(changes, [true, false]);
     add(spool, 50, 60);
     const records = await first;

@@ -124,7 +124,7 @@ if (process.env.CMS_SINK_CHILD === 'webhook') {
   const sink = await webhookSink(dir!, Number(port));
   const events = makeEvents(['a', 'b', 'c'], Number(count) / 3);
   await writeAll(sink, events);
-  await waitFor('spool written', () => (sink.status() as SpooledSinkStatus).spoolBytes > 0 && sink.status().backlog === events.length);
+  await waitFor(() => (sink.status() as SpooledSinkStatus).spoolBytes > 0 && sink.status().backlog === events.length, 'spool written', 20_000);
   await sleep(100); // the spool's write(2) has completed: the page cache keeps it past kill -9
   process.send!({ ids: events.map((e) => e.id), servers: events.map((e) => e.server) });
   await new Promise(() => {}); // wait for SIGKILL
@@ -138,7 +138,7 @@ if (process.env.CMS_SINK_CHILD === 'webhook') {
       const sink = await webhookSink(dir, receiver.port, {}, logs.logger);
       const events = makeEvents(['cms-a', 'cms-b'], 150);
       await writeAll(sink, events);
-      await waitFor('all delivered', () => receiver.acceptedIds().length >= events.length);
+      await waitFor(() => receiver.acceptedIds().length >= events.length, 'all delivered', 20_000);
       assert.deepEqual(receiver.acceptedIds(), events.map((e) => e.id));
       for (const r of receiver.requests) {
         assert.ok(verify(r.body, r.signature), 'signature verifies');
@@ -147,7 +147,7 @@ if (process.env.CMS_SINK_CHILD === 'webhook') {
       }
       assert.deepEqual(receiver.requests[0]!.events[0], events[0]);
       // The receiver records a batch before its answer reaches the sink: wait for the sink too.
-      await waitFor('sink saw every answer', () => sink.status().delivered === events.length);
+      await waitFor(() => sink.status().delivered === events.length, 'sink saw every answer', 20_000);
       const status = sink.status() as SpooledSinkStatus;
       assert.equal(status.state, 'ok');
       assert.equal(status.delivered, events.length);
@@ -174,14 +174,14 @@ if (process.env.CMS_SINK_CHILD === 'webhook') {
       const sink = await webhookSink(dir, receiver.port, {}, undefined, registry);
       const events = makeEvents(['cms-a', 'cms-b', 'cms-c'], 100);
       await writeAll(sink, events.slice(0, 150));
-      await waitFor('a failed attempt', () => (sink.status() as SpooledSinkStatus).failures > 0);
+      await waitFor(() => (sink.status() as SpooledSinkStatus).failures > 0, 'a failed attempt', 20_000);
       assert.notEqual(sink.status().state, 'ok');
       assert.match(sink.status().lastError ?? '', /ECONNREFUSED|connect/);
       const failingSince = Date.now();
       receiver.reply = () => (Date.now() - failingSince < 600 ? { status: 500, body: 'oops' } : { status: 200 });
       await receiver.start();
       await writeAll(sink, events.slice(150));
-      await waitFor('all delivered', () => sink.status().backlog === 0 && receiver.acceptedIds().length >= events.length);
+      await waitFor(() => sink.status().backlog === 0 && receiver.acceptedIds().length >= events.length, 'all delivered', 20_000);
       const { duplicates, problems } = checkDelivered(events, receiver.acceptedIds());
       assert.deepEqual(problems, []);
       assert.equal(duplicates, 0);
@@ -211,7 +211,7 @@ if (process.env.CMS_SINK_CHILD === 'webhook') {
       const sink = await webhookSink(dir, receiver.port);
       const events = makeEvents(['cms-a'], 10);
       await writeAll(sink, events);
-      await waitFor('delivered', () => receiver.acceptedIds().length === 10, 10_000);
+      await waitFor(() => receiver.acceptedIds().length === 10, 'delivered', 10_000);
       const [first, second, third] = receiver.requests;
       assert.equal(first!.status, 429);
       assert.equal(second!.status, 408);
@@ -238,9 +238,9 @@ if (process.env.CMS_SINK_CHILD === 'webhook') {
       const sink = await webhookSink(dir, receiver.port, { batch: 10 }, logs.logger, registry);
       const events = makeEvents(['cms-a'], 30);
       await writeAll(sink, events.slice(0, 10));
-      await waitFor('refused', () => (sink.status() as SpooledSinkStatus).rejected === 10);
+      await waitFor(() => (sink.status() as SpooledSinkStatus).rejected === 10, 'refused', 20_000);
       await writeAll(sink, events.slice(10));
-      await waitFor('rest delivered', () => receiver.acceptedIds().length === 20);
+      await waitFor(() => receiver.acceptedIds().length === 20, 'rest delivered', 20_000);
       assert.equal(receiver.requests.length, 3, 'the refused batch was sent once');
       assert.deepEqual(receiver.acceptedIds(), events.slice(10).map((e) => e.id));
       const refusal = logs.lines.find((l) => l.msg.includes('refused a batch for good'));
@@ -272,7 +272,7 @@ if (process.env.CMS_SINK_CHILD === 'webhook') {
       const sink = await webhookSink(dir, receiver.port, { batch: 50 });
       const events = makeEvents(['cms-a', 'cms-b'], 60);
       await writeAll(sink, events);
-      await waitFor('all delivered', () => sink.status().delivered === events.length);
+      await waitFor(() => sink.status().delivered === events.length, 'all delivered', 20_000);
       assert.deepEqual(receiver.acceptedIds(), events.map((e) => e.id), 'each once, in order');
       assert.ok(receiver.requests.some((r) => r.status === 413), 'the receiver did refuse large bodies');
       for (const r of receiver.requests) if (r.status < 300) assert.ok(r.events.length <= 7);
@@ -298,7 +298,7 @@ if (process.env.CMS_SINK_CHILD === 'webhook') {
       const huge = events[13]!;
       if (huge.type === 'call.updated') huge.call.name = 'x'.repeat(5000);
       await writeAll(sink, events);
-      await waitFor('all settled', () => sink.status().backlog === 0);
+      await waitFor(() => sink.status().backlog === 0, 'all settled', 20_000);
       const expected = events.filter((e) => e !== huge).map((e) => e.id);
       assert.deepEqual(receiver.acceptedIds(), expected, 'every other event once, in order');
       const status = sink.status() as SpooledSinkStatus;
@@ -345,7 +345,7 @@ if (process.env.CMS_SINK_CHILD === 'webhook') {
       await receiver.start();
       await pending;
       await writeAll(sink, events.slice(written));
-      await waitFor('all delivered', () => sink.status().backlog === 0, 20_000);
+      await waitFor(() => sink.status().backlog === 0, 'all delivered', 20_000);
       const { duplicates, problems } = checkDelivered(events, receiver.acceptedIds());
       assert.deepEqual(problems, []);
       assert.equal(duplicates, 0);
@@ -386,7 +386,7 @@ if (process.env.CMS_SINK_CHILD === 'webhook') {
       assert.equal(sink.status().backlog, 600, 'the new instance sees the spooled events');
       const fresh = makeEvents(['a', 'b', 'c'], 20);
       await writeAll(sink, fresh);
-      await waitFor('all delivered', () => sink.status().backlog === 0, 20_000);
+      await waitFor(() => sink.status().backlog === 0, 'all delivered', 20_000);
       const old = spooled.ids.map((id, i) => ({ id, server: spooled.servers[i]! }) as CmsEvent);
       const { duplicates, problems } = checkDelivered([...old, ...fresh], receiver.acceptedIds());
       assert.deepEqual(problems, []);

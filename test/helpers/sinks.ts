@@ -9,19 +9,14 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import type { CmsEvent } from '../../src/state/events.js';
-import { waitFor as sharedWaitFor } from './wait.js';
+import { waitFor } from './wait.js';
 
 export { freePort } from './daemon.js';
-export { sleep } from './wait.js';
+export { sleep, waitFor } from './wait.js';
 
 export async function tempDir(prefix: string): Promise<{ dir: string; remove: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), `cms-events-${prefix}-`));
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
-}
-
-/** The shared waitFor with the description first, as the sink tests read best. */
-export function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 20_000, everyMs = 25): Promise<NonNullable<T>> {
-  return sharedWaitFor(check as () => NonNullable<T> | Promise<NonNullable<T>>, what, timeoutMs, everyMs);
 }
 
 let seq = 0;
@@ -137,10 +132,14 @@ async function startProcess(bin: string, args: string[], port: number, cwd: stri
   proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   try {
-    await waitFor(`${bin} on port ${port}`, async () => {
-      if (proc.exitCode !== null) throw new Error(`${bin} exited: ${stderr}`);
-      return portOpen(port);
-    }, 15_000);
+    await waitFor(
+      async () => {
+        if (proc.exitCode !== null) throw new Error(`${bin} exited: ${stderr}`);
+        return portOpen(port);
+      },
+      `${bin} on port ${port}`,
+      15_000,
+    );
   } catch (error) {
     proc.kill('SIGKILL');
     throw error;
