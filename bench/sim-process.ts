@@ -186,9 +186,8 @@ serveCommands({
   },
 
   /**
-   * Realistic meetings on every server. Each generator ticks on its own interval timer; started
-   * together, a hundred of them would tick in the same millisecond and send in lock-step bursts
-   * no set of independent CMS servers produces, so their starts are spread over one interval.
+   * Realistic meetings on every server, each with its own independent (Poisson) timing; the
+   * starts are spread over one mean interval as well.
    */
   traffic(args: { rate: number; maxCalls?: number }): void {
     for (const t of traffic) t.stop();

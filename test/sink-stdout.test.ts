@@ -88,6 +88,34 @@ if (process.env.CMS_SINK_CHILD === 'stdout') {
     assert.equal(sink.status().state, 'closed');
   });
 
+  test('in a long burst (no turn of the event loop for the timer), lines are written as they come of age', async () => {
+    const stream = new SlowStream();
+    const sink = await stdoutSink(stream);
+    const events = makeEvents(['cms-a'], 40);
+    let writtenInBurst = 0;
+    const write = stream.write.bind(stream);
+    stream.write = ((chunk: string, ...rest: never[]) => {
+      writtenInBurst += chunk.split('\n').length - 1;
+      return write(chunk, ...rest);
+    }) as typeof stream.write;
+    // An event every 0.25 ms for 10 ms in one synchronous stretch, as when many servers' frames
+    // are ready in one poll: the 1 ms flush timer cannot fire inside it, so without the age
+    // check every line would wait for the end of the burst.
+    for (const e of events) {
+      void sink.write(e, JSON.stringify(e));
+      if (e === events[events.length - 1]) break;
+      const until = performance.now() + 0.25;
+      while (performance.now() < until);
+    }
+    const burstCalls = stream.calls;
+    const burstLines = writtenInBurst;
+    await sink.close();
+    await new Promise<void>((resolve) => stream.end(resolve));
+    assert.ok(burstLines >= 20, `lines written during the 10 ms burst: ${burstLines} of 40`);
+    assert.ok(burstCalls >= 5, `in several chunks (${burstCalls} writes)`);
+    assert.deepEqual(stream.lines().map((l) => (JSON.parse(l) as CmsEvent).id), events.map((e) => e.id));
+  });
+
   test('far behind a stuck reader, write returns a promise that resolves once the stream drains', async () => {
     const stream = new SlowStream();
     stream.stuck = true;

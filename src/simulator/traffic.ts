@@ -22,8 +22,10 @@ const HANGUP_REASONS = [undefined, 'participantInitiated'];
 
 /** Names of people still joining are pruned past this many (others may remove them behind our back). */
 const FORGET_NAMES_ABOVE = 256;
-/** Largest burst spent in one tick, so a stalled event loop does not unleash a flood. */
+/** Most actions played in one tick, and how far behind the schedule may fall before it is reset,
+ * so that a stalled event loop does not unleash a flood. */
 const MAX_STEPS_PER_TICK = 200;
+const MAX_CATCH_UP_MS = 1000;
 
 interface Plan {
   /** Roster size the meeting grows to. */
@@ -40,17 +42,37 @@ export function startTraffic(world: World, options: TrafficOptions = {}): { stop
   if (!Number.isFinite(rate) || rate < 0) throw new RangeError(`traffic rate must be a number >= 0, not ${rate}`);
   if (rate === 0) return { stop: () => undefined };
   const player = new MeetingPlayer(world, options.random ?? Math.random, options.maxCalls ?? 4);
-  const intervalMs = Math.min(1000, Math.max(10, 1000 / rate));
-  let last = Date.now();
-  let budget = 1;
-  const timer = setInterval(() => {
-    const now = Date.now();
-    budget = Math.min(budget + ((now - last) * rate) / 1000, rate + 1);
-    last = now;
-    for (let steps = 0; budget > 0 && steps < MAX_STEPS_PER_TICK; steps += 1) budget -= player.step();
-  }, intervalMs);
+  // People act independently, so actions come as a Poisson process: each one after an
+  // exponentially distributed pause, as long on average as its messages are worth at this rate.
+  // (An interval timer per server is not independent: Node re-arms every interval that fires in
+  // one turn from the same clock reading, so under load a hundred servers fall into step and send
+  // in bursts that no set of real CMS servers produces.) The pauses draw on Math.random, not
+  // `random`, so a seeded run still plays the same actions.
+  const meanGapMs = 1000 / rate;
+  let nextAt = performance.now() + exponential() * meanGapMs;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const tick = (): void => {
+    const now = performance.now();
+    if (now - nextAt > MAX_CATCH_UP_MS) nextAt = now;
+    for (let steps = 0; nextAt <= now && steps < MAX_STEPS_PER_TICK; steps += 1) nextAt += exponential() * player.step() * meanGapMs;
+    if (stopped) return;
+    timer = setTimeout(tick, Math.max(0, nextAt - now));
+    timer.unref();
+  };
+  timer = setTimeout(tick, Math.max(0, nextAt - performance.now()));
   timer.unref();
-  return { stop: () => clearInterval(timer) };
+  return {
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** A draw from the exponential distribution with mean 1. */
+function exponential(): number {
+  return -Math.log(1 - Math.random());
 }
 
 class MeetingPlayer {

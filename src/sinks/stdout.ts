@@ -34,6 +34,8 @@ export class StdoutSink implements Sink {
   private lines: string[] = [];
   /** `ts` of the oldest line waiting, for the delivery latency metric. */
   private oldestTs: string | undefined;
+  /** When the oldest line waiting was handed over (performance.now()). */
+  private oldestAt = 0;
   private bufferedBytes = 0;
   private scheduled = false;
   private waitingDrain = false;
@@ -65,10 +67,17 @@ export class StdoutSink implements Sink {
       this.metrics.rejected(1);
       return;
     }
+    const now = performance.now();
+    if (this.lines.length === 0) {
+      this.oldestTs = event.ts;
+      this.oldestAt = now;
+    }
     this.lines.push(line);
-    this.oldestTs ??= event.ts;
     this.bufferedBytes += line.length + 1;
-    if (this.bufferedBytes >= CHUNK_BYTES) this.flush();
+    // The timer cannot fire while the event loop works through a burst (many servers' frames
+    // ready in one poll), so the age of the oldest line is also checked here: no line waits
+    // much more than FLUSH_DELAY_MS for its write, however long the burst.
+    if (this.bufferedBytes >= CHUNK_BYTES || now - this.oldestAt >= FLUSH_DELAY_MS) this.flush();
     else if (!this.scheduled) {
       this.scheduled = true;
       setTimeout(() => {
