@@ -4,12 +4,14 @@
 //
 //   node --import tsx bench/run.ts [--only NAME[,NAME]] [--quick] [--runs N] [--profile]
 //                                  [--base-port P] [--sim-processes N] [--out FILE] [--list]
+//                                  [--daemon-node-flags "--single-threaded-gc ..."]
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, release, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { killAllNow, stopAll } from './lib/child.js';
+import { setDaemonNodeFlags } from './lib/clients.js';
 import { distProblem, ROOT } from './lib/dist.js';
 import { formatMarkdown, formatTable, RESULTS_DIR, type Benchmark, type BenchContext, type Row } from './lib/report.js';
 import { latency } from './scenarios/latency.js';
@@ -29,6 +31,7 @@ const { values } = parseArgs({
     'base-port': { type: 'string', default: '21000' },
     'sim-processes': { type: 'string', default: '1' },
     out: { type: 'string', default: join(RESULTS_DIR, 'latest.json') },
+    'daemon-node-flags': { type: 'string', default: '' },
     list: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -36,7 +39,7 @@ const { values } = parseArgs({
 
 if (values.help || values.list) {
   process.stdout.write(
-    'usage: node --import tsx bench/run.ts [--only NAME[,NAME]] [--quick] [--runs N] [--profile] [--base-port P] [--sim-processes N] [--out FILE]\n\nbenchmarks:\n' +
+    'usage: node --import tsx bench/run.ts [--only NAME[,NAME]] [--quick] [--runs N] [--profile] [--base-port P] [--sim-processes N] [--out FILE] [--daemon-node-flags "FLAGS"]\n\nbenchmarks:\n' +
       BENCHMARKS.map((b) => `  ${b.name.padEnd(10)} ${b.title}`).join('\n') +
       '\n',
   );
@@ -49,6 +52,8 @@ if (unknown?.length) {
   process.stderr.write(`unknown benchmark(s): ${unknown.join(', ')}; known: ${BENCHMARKS.map((b) => b.name).join(', ')}\n`);
   process.exit(2);
 }
+const daemonFlags = values['daemon-node-flags']!.split(/\s+/).filter(Boolean);
+setDaemonNodeFlags(daemonFlags);
 const selected = BENCHMARKS.filter((b) => !only || only.includes(b.name));
 
 const log = (message: string) => process.stderr.write(`${message}\n`);
@@ -82,6 +87,7 @@ function machine(): Record<string, unknown> {
     loadAverageAtStart: loadavg().map((l) => Math.round(l * 100) / 100),
     commit: git(['rev-parse', '--short', 'HEAD']),
     dirty: git(['status', '--porcelain', '--', 'src']) !== '',
+    daemonNodeFlags: daemonFlags,
   };
 }
 
@@ -99,7 +105,7 @@ if (problem) log(`warning: ${problem}`);
 
 const startedAt = new Date();
 const info = machine();
-log(`cms-events benchmarks${ctx.quick ? ' (quick)' : ''}: ${info.nproc} cores (${info.cpuModel}), node ${info.node}, commit ${info.commit}${info.dirty ? ' + local changes in src/' : ''}`);
+log(`cms-events benchmarks${ctx.quick ? ' (quick)' : ''}: ${info.nproc} cores (${info.cpuModel}), node ${info.node}, commit ${info.commit}${info.dirty ? ' + local changes in src/' : ''}${daemonFlags.length ? `, daemon node flags: ${daemonFlags.join(' ')}` : ''}`);
 
 const rows: Row[] = [];
 const results: Record<string, unknown> = {};

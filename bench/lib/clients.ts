@@ -50,12 +50,21 @@ export interface RealDaemonClient extends Client {
   daemon: RealDaemon;
 }
 
+/**
+ * Node flags for every daemon and driver process of this run (run.ts --daemon-node-flags), put
+ * before a scenario's own: for A/B runs of V8 settings without touching the code.
+ */
+let daemonNodeFlags: string[] = [];
+export function setDaemonNodeFlags(flags: string[]): void {
+  daemonNodeFlags = flags;
+}
+
 /** bin/cms-events run; live once GET /api/servers says every server is. */
 export async function startDaemonClient(
   servers: readonly SimServerInfo[],
   options: { label?: string; nodeFlags?: string[]; liveTimeoutMs?: number } = {},
 ): Promise<RealDaemonClient> {
-  const daemon = await startRealDaemon({ servers, label: options.label ?? 'daemon', ...(options.nodeFlags ? { nodeFlags: options.nodeFlags } : {}) });
+  const daemon = await startRealDaemon({ servers, label: options.label ?? 'daemon', nodeFlags: [...daemonNodeFlags, ...(options.nodeFlags ?? [])] });
   const stop = async () => {
     await daemon.proc.stop();
   };
@@ -101,7 +110,7 @@ export async function startDriverClient(
   } = {},
 ): Promise<DriverClient> {
   const toPipe = options.stdout !== 'devnull';
-  const proc = spawnChild({ script: 'bench/daemon-driver.ts', tsx: true, ipc: true, stdout: toPipe ? 'pipe' : 'ignore', nodeFlags: options.nodeFlags ?? [], label: options.label ?? 'daemon driver' });
+  const proc = spawnChild({ script: 'bench/daemon-driver.ts', tsx: true, ipc: true, stdout: toPipe ? 'pipe' : 'ignore', nodeFlags: [...daemonNodeFlags, ...(options.nodeFlags ?? [])], label: options.label ?? 'daemon driver' });
   const reader = toPipe ? new LineReader(proc.stdout, options.onLine) : undefined;
   const stop = async () => {
     await proc.call('stop', undefined, 30_000).catch(() => undefined);
