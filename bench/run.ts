@@ -4,7 +4,7 @@
 //
 //   node --import tsx bench/run.ts [--only NAME[,NAME]] [--quick] [--runs N] [--profile]
 //                                  [--base-port P] [--sim-processes N] [--out FILE] [--list]
-//                                  [--daemon-node-flags "--single-threaded-gc ..."]
+//                                  [--daemon-node-flags="--single-threaded-gc ..."]
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, release, totalmem } from 'node:os';
@@ -39,7 +39,7 @@ const { values } = parseArgs({
 
 if (values.help || values.list) {
   process.stdout.write(
-    'usage: node --import tsx bench/run.ts [--only NAME[,NAME]] [--quick] [--runs N] [--profile] [--base-port P] [--sim-processes N] [--out FILE] [--daemon-node-flags "FLAGS"]\n\nbenchmarks:\n' +
+    'usage: node --import tsx bench/run.ts [--only NAME[,NAME]] [--quick] [--runs N] [--profile] [--base-port P] [--sim-processes N] [--out FILE] [--daemon-node-flags="FLAGS"]\n\nbenchmarks:\n' +
       BENCHMARKS.map((b) => `  ${b.name.padEnd(10)} ${b.title}`).join('\n') +
       '\n',
   );
