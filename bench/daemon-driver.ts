@@ -99,7 +99,7 @@ serveCommands({
     if (args.record) {
       stampStdoutWrites();
       const index = new Map(args.servers.map((s, i) => [s.name, i]));
-      // A tap runs right after the sinks were handed the same event and line, before the ack;
+      // A tap runs right after the sinks were handed the same event and line, just after the ack;
       // -1 stands for events no CMS message carried.
       hub.tap((event, _line, messageId) => {
         writtenAt.push(wallNow());

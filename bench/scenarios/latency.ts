@@ -8,8 +8,9 @@
 // by time instead, with the last frame sent before the event, is wrong often enough to matter:
 // onFrameSent fires after ws.send() returns, and a simulator preempted right there stamps the
 // frame after the client already handled it.) Three times per event:
-//   - handed: the tap runs right after the sinks were handed the event's line, before the ack;
-//   - written: the stdout sink's write that carries the line (after its up to 1 ms of
+//   - handed: the tap runs right after the sinks were handed the event's line (just after the
+//     message's ack, in the same tick);
+//   - written: the stdout sink's write that carries the line (after its about 1 ms of
 //     buffering; a write to a pipe is synchronous in Node on Linux). The target, "to the
 //     event's line being written", is judged on this one;
 //   - read: the orchestrator reads the driver's stdout and stamps each line as it arrives. It
