@@ -64,8 +64,10 @@ test('shapes it does not know fall back to JSON.stringify', () => {
   const extra = { ...started!, extra: 1 } as unknown as CmsEvent;
   const withUndefined = { ...started!, reason: undefined } as unknown as CmsEvent;
   const notFrozenCall = { ...started!, call: { id: 'c1', name: 'Room' } } as CmsEvent;
+  const { id, ...rest } = started!;
+  const reordered = { ...rest, id } as CmsEvent;
   const server: CmsEvent = { id: 'x', ts: '2025-01-01T00:00:00.000Z', type: 'server.connected', server: 'cms-a' };
-  for (const event of [extra, withUndefined, notFrozenCall, server]) assert.equal(eventLine(event), JSON.stringify(event));
+  for (const event of [extra, withUndefined, notFrozenCall, reordered, server]) assert.equal(eventLine(event), JSON.stringify(event));
   // A call object that is not frozen may still change: its JSON is never cached.
   (notFrozenCall as { call: { name: string } }).call.name = 'Changed';
   assert.equal(eventLine(notFrozenCall), JSON.stringify(notFrozenCall));
