@@ -23,7 +23,6 @@ export interface RealDaemon {
   ready(): Promise<boolean>;
 }
 
-
 export function serverEntries(servers: readonly SimServerInfo[]): object[] {
   return servers.map((s) => ({ name: s.name, host: s.host, port: s.port, username: s.username, password: s.password, tls: { ca: s.caPath } }));
 }

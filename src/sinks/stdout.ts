@@ -2,9 +2,10 @@
 // gathered for up to FLUSH_DELAY_MS and written as one chunk, so a burst of events costs one
 // write(2), not one per event. The delay (rather than one flush per event-loop turn) matters in
 // lock-step: each CMS message arrives in a turn of its own, and a write(2) per message (plus the
-// reader's wake-up) cost more than all of the daemon's own work on it. When the reader of stdout is slower than the feed,
-// the stream's backpressure (`write` → false, then 'drain') is honoured: lines wait in memory
-// and, past HIGH_WATER_BYTES, `write` returns a promise so that the hub holds its acks back.
+// reader's wake-up) cost more than all of the daemon's own work on it. When the reader of
+// stdout is slower than the feed, the stream's backpressure (`write` → false, then 'drain') is
+// honoured: lines wait in memory and, past HIGH_WATER_BYTES, `write` returns a promise so that
+// the hub holds its acks back.
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { CmsEvent } from '../state/events.js';

@@ -4,7 +4,7 @@
 // instead of 6 s under load); queued attempts finish in turn instead.
 export class ConnectSlots {
   #active = 0;
-  readonly #waiting: { grant: () => void; signal: AbortSignal; onAbort: () => void }[] = [];
+  readonly #waiting: { grant: () => void; onAbort: () => void }[] = [];
 
   constructor(readonly limit: number) {}
 
@@ -17,7 +17,6 @@ export class ConnectSlots {
     }
     return new Promise((resolve, reject) => {
       const entry = {
-        signal,
         grant: () => {
           signal.removeEventListener('abort', entry.onAbort);
           resolve(this.#releaser());
