@@ -105,6 +105,18 @@ async function webhookSink(
   return sink!;
 }
 
+/** A spool folder and a receiver on a free port (not started yet), both cleaned up after `body`. */
+async function withReceiver(name: string, body: (receiver: Receiver, dir: string) => Promise<void>): Promise<void> {
+  const { dir, remove } = await tempDir(name);
+  const receiver = new Receiver(await freePort());
+  try {
+    await body(receiver, dir);
+  } finally {
+    await receiver.stop();
+    await remove();
+  }
+}
+
 async function writeAll(sink: Sink, events: CmsEvent[]): Promise<number> {
   let held = 0;
   for (const e of events) {
@@ -129,12 +141,10 @@ if (process.env.CMS_SINK_CHILD === 'webhook') {
   process.send!({ ids: events.map((e) => e.id), servers: events.map((e) => e.server) });
   await new Promise(() => {}); // wait for SIGKILL
 } else {
-  test('batches are signed over the exact body and arrive in order', async () => {
-    const { dir, remove } = await tempDir('webhook-sign');
-    const receiver = new Receiver(await freePort());
-    await receiver.start();
-    const logs = recordLogs('debug');
-    try {
+  test('batches are signed over the exact body and arrive in order', () =>
+    withReceiver('webhook-sign', async (receiver, dir) => {
+      await receiver.start();
+      const logs = recordLogs('debug');
       const sink = await webhookSink(dir, receiver.port, {}, logs.logger);
       const events = makeEvents(['cms-a', 'cms-b'], 150);
       await writeAll(sink, events);
@@ -159,17 +169,11 @@ if (process.env.CMS_SINK_CHILD === 'webhook') {
         assert.ok(!logs.text().includes(secret));
         assert.ok(!JSON.stringify(status).includes(secret));
       }
-    } finally {
-      await receiver.stop();
-      await remove();
-    }
-  });
+    }));
 
-  test('5xx and a dead receiver are retried with backoff; everything arrives once recovered, in order', async () => {
-    const { dir, remove } = await tempDir('webhook-5xx');
-    const receiver = new Receiver(await freePort());
-    const registry = new Registry();
-    try {
+  test('5xx and a dead receiver are retried with backoff; everything arrives once recovered, in order', () =>
+    withReceiver('webhook-5xx', async (receiver, dir) => {
+      const registry = new Registry();
       // Nothing listens at first (connection refused), then 500s, then success.
       const sink = await webhookSink(dir, receiver.port, {}, undefined, registry);
       const events = makeEvents(['cms-a', 'cms-b', 'cms-c'], 100);
@@ -195,19 +199,13 @@ if (process.env.CMS_SINK_CHILD === 'webhook') {
       assert.match(metrics, /cms_events_sink_backlog\{sink="webhook"\} 0/);
       assert.match(metrics, /cms_events_sink_delivery_latency_seconds_count\{sink="webhook"\} 300/);
       await sink.close();
-    } finally {
-      await receiver.stop();
-      await remove();
-    }
-  });
+    }));
 
-  test('429 and 408 are retried after Retry-After', async () => {
-    const { dir, remove } = await tempDir('webhook-429');
-    const receiver = new Receiver(await freePort());
-    receiver.reply = (i) =>
-      i === 0 ? { status: 429, headers: { 'retry-after': '1' } } : i === 1 ? { status: 408, headers: { 'retry-after': '1' } } : { status: 200 };
-    await receiver.start();
-    try {
+  test('429 and 408 are retried after Retry-After', () =>
+    withReceiver('webhook-429', async (receiver, dir) => {
+      receiver.reply = (i) =>
+        i === 0 ? { status: 429, headers: { 'retry-after': '1' } } : i === 1 ? { status: 408, headers: { 'retry-after': '1' } } : { status: 200 };
+      await receiver.start();
       const sink = await webhookSink(dir, receiver.port);
       const events = makeEvents(['cms-a'], 10);
       await writeAll(sink, events);
@@ -221,20 +219,14 @@ if (process.env.CMS_SINK_CHILD === 'webhook') {
       assert.deepEqual(receiver.acceptedIds(), events.map((e) => e.id));
       assert.equal(first!.body, third!.body, 'the same batch is sent again');
       await sink.close();
-    } finally {
-      await receiver.stop();
-      await remove();
-    }
-  });
+    }));
 
-  test('400 is not retried: the batch is reported (log, status, metrics) and later batches go on', async () => {
-    const { dir, remove } = await tempDir('webhook-400');
-    const receiver = new Receiver(await freePort());
-    receiver.reply = (i) => (i === 0 ? { status: 400, body: `bad payload; your secret ${SECRET} is wrong` } : { status: 200 });
-    await receiver.start();
-    const logs = recordLogs('info');
-    const registry = new Registry();
-    try {
+  test('400 is not retried: the batch is reported (log, status, metrics) and later batches go on', () =>
+    withReceiver('webhook-400', async (receiver, dir) => {
+      receiver.reply = (i) => (i === 0 ? { status: 400, body: `bad payload; your secret ${SECRET} is wrong` } : { status: 200 });
+      await receiver.start();
+      const logs = recordLogs('info');
+      const registry = new Registry();
       const sink = await webhookSink(dir, receiver.port, { batch: 10 }, logs.logger, registry);
       const events = makeEvents(['cms-a'], 30);
       await writeAll(sink, events.slice(0, 10));
@@ -256,19 +248,13 @@ if (process.env.CMS_SINK_CHILD === 'webhook') {
       assert.ok(!logs.text().includes(SECRET));
       assert.ok(!JSON.stringify(status).includes(SECRET));
       await sink.close();
-    } finally {
-      await receiver.stop();
-      await remove();
-    }
-  });
+    }));
 
-  test('413: a batch too large for the receiver is split until it fits; nothing is lost or reordered', async () => {
-    const { dir, remove } = await tempDir('webhook-413');
-    const receiver = new Receiver(await freePort());
-    receiver.reply = () => ({ status: 200 });
-    receiver.limitEvents = 7; // more than 7 events in a body: 413
-    await receiver.start();
-    try {
+  test('413: a batch too large for the receiver is split until it fits; nothing is lost or reordered', () =>
+    withReceiver('webhook-413', async (receiver, dir) => {
+      receiver.reply = () => ({ status: 200 });
+      receiver.limitEvents = 7; // more than 7 events in a body: 413
+      await receiver.start();
       const sink = await webhookSink(dir, receiver.port, { batch: 50 });
       const events = makeEvents(['cms-a', 'cms-b'], 60);
       await writeAll(sink, events);
@@ -280,19 +266,13 @@ if (process.env.CMS_SINK_CHILD === 'webhook') {
       assert.equal(status.rejected, 0);
       assert.equal(status.backlog, 0);
       await sink.close();
-    } finally {
-      await receiver.stop();
-      await remove();
-    }
-  });
+    }));
 
-  test('413 for one event on its own: only that event is refused, the rest of its batch goes on', async () => {
-    const { dir, remove } = await tempDir('webhook-413-one');
-    const receiver = new Receiver(await freePort());
-    receiver.limitBytes = 4000;
-    await receiver.start();
-    const logs = recordLogs('info');
-    try {
+  test('413 for one event on its own: only that event is refused, the rest of its batch goes on', () =>
+    withReceiver('webhook-413-one', async (receiver, dir) => {
+      receiver.limitBytes = 4000;
+      await receiver.start();
+      const logs = recordLogs('info');
       const sink = await webhookSink(dir, receiver.port, { batch: 10 }, logs.logger);
       const events = makeEvents(['cms-a'], 20);
       const huge = events[13]!;
@@ -308,18 +288,12 @@ if (process.env.CMS_SINK_CHILD === 'webhook') {
       assert.equal(refusal?.events, 1);
       assert.equal(refusal?.firstId, huge.id);
       await sink.close();
-    } finally {
-      await receiver.stop();
-      await remove();
-    }
-  });
+    }));
 
-  test('a full spool holds the writer back until the receiver is back; said once in logs and metrics', async () => {
-    const { dir, remove } = await tempDir('webhook-full');
-    const receiver = new Receiver(await freePort());
-    const logs = recordLogs('info');
-    const registry = new Registry();
-    try {
+  test('a full spool holds the writer back until the receiver is back; said once in logs and metrics', () =>
+    withReceiver('webhook-full', async (receiver, dir) => {
+      const logs = recordLogs('info');
+      const registry = new Registry();
       const sink = await webhookSink(dir, receiver.port, { spoolMaxBytes: 64 * 1024 }, logs.logger, registry);
       const events = makeEvents(['cms-a', 'cms-b'], 400);
       let pending: Promise<void> | undefined;
@@ -353,16 +327,10 @@ if (process.env.CMS_SINK_CHILD === 'webhook') {
       assert.equal(logs.count('spool has room again'), logs.count('spool full'));
       assert.match(await registry.metrics(), /cms_events_sink_spool_full_episodes_total\{sink="webhook"\} [1-9]/);
       await sink.close();
-    } finally {
-      await receiver.stop();
-      await remove();
-    }
-  });
+    }));
 
-  test('daemon killed with a non-empty spool: a new sink over the same spool delivers everything, old events first', async () => {
-    const { dir, remove } = await tempDir('webhook-restart');
-    const receiver = new Receiver(await freePort());
-    try {
+  test('daemon killed with a non-empty spool: a new sink over the same spool delivers everything, old events first', () =>
+    withReceiver('webhook-restart', async (receiver, dir) => {
       // The receiver answers 503 while the "daemon" runs, so the events stay spooled.
       receiver.reply = () => ({ status: 503 });
       await receiver.start();
@@ -393,9 +361,5 @@ if (process.env.CMS_SINK_CHILD === 'webhook') {
       assert.equal(duplicates, 0);
       assert.deepEqual(receiver.acceptedIds().slice(0, 600), spooled.ids, 'old events first, in order');
       await sink.close();
-    } finally {
-      await receiver.stop();
-      await remove();
-    }
-  });
+    }));
 }
