@@ -3,14 +3,13 @@
 // holds the acks to the CMS back until it has room, and nothing is lost or reordered.
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { createHub, createLogger, type CmsEvent, type Sink, type SinkStatus } from '../src/index.js';
-import { startSimulator } from '../src/simulator/index.js';
 import { serverEntry } from './helpers/daemon.js';
+import { simulator } from './helpers/simulators.js';
 import { sleep, waitFor } from './helpers/wait.js';
 
-const sim = await startSimulator({ password: 'library-pw-1' });
-after(() => sim.close());
+const sim = await simulator({ password: 'library-pw-1' });
 
 test('a tap gets each event, its line and its CMS message id', async () => {
   const sentIds: number[] = [];
@@ -79,7 +78,7 @@ class GateSink implements Sink {
 }
 
 test('a full sink holds the acks to the CMS back until it has room; nothing is lost or reordered', async () => {
-  const server = await startSimulator({ password: 'library-pw-2' });
+  const server = await simulator({ password: 'library-pw-2' });
   const callId = server.world.createCall({ name: 'Gated call' });
   const participantId = server.world.addParticipant(callId, { name: 'Bo', state: 'connected' });
   const gate = new GateSink();
@@ -109,12 +108,11 @@ test('a full sink holds the acks to the CMS back until it has room; nothing is l
     assert.deepEqual(server.violations(), []);
   } finally {
     await hub.stop();
-    await server.close();
   }
 });
 
 test('a sink whose write fails is logged and does not hold the feed back', async () => {
-  const server = await startSimulator({ password: 'library-pw-3' });
+  const server = await simulator({ password: 'library-pw-3' });
   const callId = server.world.createCall({ name: 'Failing sink call' });
   const participantId = server.world.addParticipant(callId, { name: 'Cy', state: 'connected' });
   const seen: CmsEvent[] = [];
@@ -153,6 +151,5 @@ test('a sink whose write fails is logged and does not hold the feed back', async
     assert.ok(logged.some((line) => line.includes('sink write failed') && line.includes('downstream exploded')), 'the failure is logged');
   } finally {
     await hub.stop();
-    await server.close();
   }
 });
