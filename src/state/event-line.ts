@@ -19,28 +19,72 @@ function callJson(call: CallState): string {
   return json;
 }
 
-/** The keys of call and participant events, in the order ServerState writes them. */
-const LINE_KEYS = ['id', 'ts', 'type', 'server', 'callId', 'participantId', 'changes', 'call', 'participant', 'reason', 'synthetic'];
+/** The keys of call and participant events, numbered in the order ServerState writes them. */
+const KEY_ORDER: Record<string, number> = {
+  id: 1,
+  ts: 2,
+  type: 3,
+  server: 4,
+  callId: 5,
+  participantId: 6,
+  changes: 7,
+  call: 8,
+  participant: 9,
+  reason: 10,
+  synthetic: 11,
+};
 
 /**
  * JSON.stringify(event), with the `call` object's JSON reused. Falls back to JSON.stringify for
- * any key it does not know or any order other than LINE_KEYS', so the line is always identical
- * to the plain one.
+ * any key it does not know or keys in another order than ServerState's, so the line is always
+ * identical to the plain one. The keys are written one by one rather than in a loop: a loop over
+ * them measured 6 % slower on its own, and pipelined gave 0.60× with it against 0.73× without
+ * in one back-to-back `--only pipelined --quick --runs 3` (a noisy figure, but this is the
+ * per-message path).
  */
 export function eventLine(event: CmsEvent): string {
   if (!('call' in event)) return JSON.stringify(event);
-  const fields = event as unknown as Record<string, unknown>;
-  let line = '';
-  let separator = '{';
-  let at = 0;
-  for (const key in fields) {
-    while (at < LINE_KEYS.length && LINE_KEYS[at] !== key) at++;
-    if (at === LINE_KEYS.length) return JSON.stringify(event);
-    const value = fields[key];
-    // JSON.stringify leaves out keys whose value is undefined; so does this.
-    if (value === undefined) continue;
-    line += `${separator}"${key}":${key === 'call' ? callJson(value as CallState) : JSON.stringify(value)}`;
-    separator = ',';
+  let keys = 0;
+  let last = 0;
+  for (const key in event) {
+    const position = KEY_ORDER[key];
+    if (typeof position !== 'number' || position <= last) return JSON.stringify(event);
+    last = position;
+    keys++;
   }
-  return line === '' ? JSON.stringify(event) : `${line}}`;
+  const e = event as Extract<CmsEvent, { call: CallState }> & {
+    participantId?: string;
+    changes?: object;
+    participant?: object;
+    reason?: string;
+    synthetic?: true;
+  };
+  let line = `{"id":${JSON.stringify(e.id)},"ts":${JSON.stringify(e.ts)},"type":"${e.type}","server":${JSON.stringify(e.server)},"callId":${JSON.stringify(e.callId)}`;
+  let written = 5;
+  if (e.participantId !== undefined) {
+    line += `,"participantId":${JSON.stringify(e.participantId)}`;
+    written++;
+  }
+  if (e.changes !== undefined) {
+    line += `,"changes":${JSON.stringify(e.changes)}`;
+    written++;
+  }
+  line += `,"call":${callJson(e.call)}`;
+  written++;
+  if (e.participant !== undefined) {
+    line += `,"participant":${JSON.stringify(e.participant)}`;
+    written++;
+  }
+  if (e.reason !== undefined) {
+    line += `,"reason":${JSON.stringify(e.reason)}`;
+    written++;
+  }
+  if (e.synthetic !== undefined) {
+    line += `,"synthetic":${JSON.stringify(e.synthetic)}`;
+    written++;
+  }
+  // A key present with the value undefined is left out by JSON.stringify, and here too; a key
+  // count that does not match means a shape this function does not know.
+  if (written !== keys) return JSON.stringify(event);
+  return `${line}}`;
 }
