@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { Registry } from 'prom-client';
 import { z } from 'zod';
 import { createSinks, redactUrl, sinkConfigSchema, sinksConfigSchema, sinkNames, type SpooledSinkStatus } from '../src/sinks/index.js';
-import { Redactor } from '../src/sinks/redact.js';
+import { Secrets } from '../src/secrets.js';
 import { recordLogs, tempDir } from './helpers/sinks.js';
 
 const issues = (value: unknown) => {
@@ -98,8 +98,8 @@ test('URL credentials are redacted; secrets masked in any text', () => {
   assert.equal(redactUrl('nats://s3cr3ttoken@n1:4222'), 'nats://***@n1:4222');
   assert.equal(redactUrl('nats://n1:4222'), 'nats://n1:4222');
   assert.equal(redactUrl('redis://cache:6379'), 'redis://cache:6379');
-  const r = new Redactor(['p@ss', 'hunter22']);
-  assert.equal(r.error(new Error('AUTH hunter22 failed for p@ss')), 'AUTH *** failed for ***');
+  const r = new Secrets(['p@ss', 'hunter22']);
+  assert.equal(r.describe(new Error('AUTH hunter22 failed for p@ss')), 'AUTH *** failed for ***');
 });
 
 test('createSinks resolves paths against baseDir, registers metrics per sink, keeps secrets out of status', async () => {

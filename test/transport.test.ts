@@ -79,8 +79,8 @@ test('failureDetails: element names and attributes in one line', () => {
 });
 
 test('redact: tokens in URLs and given secrets', () => {
-  assert.equal(redact('GET wss://h:1/events/v1?authToken=abc.def&x=1 failed', []), 'GET wss://h:1/events/v1?authToken=<redacted>&x=1 failed');
-  assert.equal(redact('user api:hunter2', ['hunter2']), 'user api:<redacted>');
+  assert.equal(redact('GET wss://h:1/events/v1?authToken=abc.def&x=1 failed', []), 'GET wss://h:1/events/v1?authToken=***&x=1 failed');
+  assert.equal(redact('user api:hunter2', ['hunter2']), 'user api:***');
 });
 
 test('classifyError maps node codes to kinds with readable messages', () => {

@@ -1,30 +1,19 @@
 // The one logger factory: JSON (or pretty on a terminal) to stderr, stdout stays for events.
-// Secrets are scrubbed from the final text of every line, so a password or token that reaches a
-// log through an error message or a library is still never written.
+// Every line's final text passes through the process-wide secrets registry (src/secrets.ts), so
+// a password or token that reaches a log through an error message or a library is still never
+// written.
 import pino, { type Logger, type LevelWithSilent } from 'pino';
 import pretty from 'pino-pretty';
+import { MASK, processSecrets } from '../secrets.js';
 
-const AUTH_TOKEN_IN_URL = /(authToken=)[^&\s"'\\]+/gi;
-
-/** Values that must never be written (passwords, webhook secrets). Shared by every logger of the process. */
-const secrets = new Set<string>();
-let secretPattern: RegExp | null = null;
-
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
+/** Values that must never be written (passwords, webhook secrets), for every logger of the process. */
 export function registerSecret(value: string | undefined): void {
-  // Very short values would redact ordinary words; the config schema refuses empty ones anyway.
-  if (!value || value.length < 3 || secrets.has(value)) return;
-  secrets.add(value);
-  const alternatives = [...secrets].flatMap((s) => [escape(s), escape(JSON.stringify(s).slice(1, -1))]);
-  secretPattern = new RegExp(alternatives.sort((a, b) => b.length - a.length).join('|'), 'g');
+  processSecrets.add(value);
 }
 
 /** Removes registered secrets and `authToken=` values from any text meant for output. */
 export function scrubSecrets(text: string): string {
-  let out = text.includes('uthToken=') ? text.replace(AUTH_TOKEN_IN_URL, '$1[REDACTED]') : text;
-  if (secretPattern) out = out.replace(secretPattern, '[REDACTED]');
-  return out;
+  return processSecrets.redact(text);
 }
 
 export interface LoggerOptions {
@@ -48,7 +37,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       base: undefined,
       redact: {
         paths: ['password', '*.password', 'token', '*.token', 'secret', '*.secret', 'authorization', '*.authorization'],
-        censor: '[REDACTED]',
+        censor: MASK,
       },
       hooks: { streamWrite: scrubSecrets },
     },

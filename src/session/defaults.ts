@@ -1,17 +1,7 @@
-// Session timings in one place; SessionOptions.timings overrides any of them.
-import type { SessionTimings } from './types.js';
+// Session timings: the defaults live in src/defaults.ts with the other tuning constants.
+import { SESSION_TIMINGS, type SessionTimings } from '../defaults.js';
 
-export const DEFAULT_TIMINGS: Readonly<SessionTimings> = Object.freeze({
-  connectTimeoutMs: 10_000,
-  subscribeTimeoutMs: 15_000,
-  backoffInitialMs: 1_000,
-  backoffMaxMs: 60_000,
-  authFailureRetryMs: 60_000,
-  backoffResetAfterMs: 30_000,
-  snapshotQuietMs: 300,
-  pingIntervalMs: 30_000,
-  closeGraceMs: 1_000,
-});
+export const DEFAULT_TIMINGS = SESSION_TIMINGS;
 
 /** The defaults overlaid with the given overrides (undefined values keep the default). */
 export function resolveTimings(overrides: Partial<SessionTimings> = {}): SessionTimings {

@@ -38,7 +38,7 @@ import {
   openEventSocket,
   type TlsConfig,
 } from '../transport/index.js';
-import { Backoff } from './backoff.js';
+import { Backoff } from '../backoff.js';
 import { closedError, newConnection, type Connection } from './connection.js';
 import { resolveTimings } from './defaults.js';
 import { SnapshotTracker } from './snapshot-tracker.js';

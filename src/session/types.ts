@@ -6,14 +6,8 @@ import type { ServerState } from '../state/server-state.js';
 
 export type SessionState = 'connecting' | 'subscribing' | 'live' | 'backoff' | 'stopped';
 
-export interface TlsOptions {
-  /** PEM text of the CA bundle that signs the server certificate (the hub reads files). */
-  ca?: string | Buffer;
-  /** SHA-256 fingerprint of the server certificate, hex with or without colons, any case. */
-  fingerprint?: string;
-  /** No verification at all; logged as a warning at every connect. */
-  insecure?: boolean;
-}
+export type { TlsOptions, ErrorKind } from '../transport/types.js';
+import type { TlsOptions, ErrorKind } from '../transport/types.js';
 
 export interface ServerTarget {
   /** Configured name; appears in every event and log line of this server. */
@@ -38,23 +32,8 @@ export interface ServerTarget {
  */
 export type EventReceiver = (events: CmsEvent[], messageId?: number) => void | Promise<void>;
 
-export interface SessionTimings {
-  /** Token request + WebSocket handshake. */
-  connectTimeoutMs: number;
-  /** From the subscribe request to every subscription active. */
-  subscribeTimeoutMs: number;
-  backoffInitialMs: number;
-  backoffMaxMs: number;
-  /** Slower retry after bad credentials or a TLS verification failure. */
-  authFailureRetryMs: number;
-  /** A connection must stay live this long before the backoff resets. */
-  backoffResetAfterMs: number;
-  /** Quiet period after a subscription became active after which its snapshot counts as complete. */
-  snapshotQuietMs: number;
-  pingIntervalMs: number;
-  /** Close grace before terminate() on teardown. */
-  closeGraceMs: number;
-}
+export type { SessionTimings } from '../defaults.js';
+import type { SessionTimings } from '../defaults.js';
 
 export interface SessionOptions {
   target: ServerTarget;
@@ -77,13 +56,7 @@ export interface SessionOptions {
   state?: ServerState;
 }
 
-export type ErrorKind =
-  | 'auth' // 401 on the token request
-  | 'tls' // certificate verification or fingerprint mismatch
-  | 'network' // refused, reset, DNS, timeouts
-  | 'handshake' // the WebSocket upgrade was refused
-  | 'protocol' // the server broke the protocol (e.g. a subscription never became active)
-  | 'closed'; // the server closed the socket
+// the server closed the socket
 
 export interface SessionError {
   kind: ErrorKind;

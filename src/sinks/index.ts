@@ -7,7 +7,7 @@ import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import { sinkNames, sinksConfigSchema, type SinkConfig, type SinkConfigInput } from './config.js';
 import { FileTransport } from './file.js';
-import { Redactor, urlSecrets } from './redact.js';
+import { Secrets, urlSecrets } from '../secrets.js';
 import { SpooledSink, type DeliveryTransport } from './spooled-sink.js';
 import { StdoutSink } from './stdout.js';
 import type { Sink } from './types.js';
@@ -22,7 +22,7 @@ export {
   type SinkConfigInput,
 } from './config.js';
 export { SINK_METRIC_NAMES } from './metrics.js';
-export { redactUrl } from './redact.js';
+export { redactUrl } from '../secrets.js';
 export { SIGNATURE_HEADER, signBody } from './signature.js';
 
 export interface SinkDeps {
@@ -88,7 +88,7 @@ async function createSink(config: SinkConfig, name: string, deps: SinkDeps): Pro
       break;
     case 'webhook': {
       const { WebhookTransport } = await import('./webhook.js');
-      const redactor = new Redactor([config.secret, ...urlSecrets(config.url)]);
+      const redactor = new Secrets([config.secret, ...urlSecrets(config.url)]);
       transport = new WebhookTransport({
         url: config.url,
         secret: config.secret,
@@ -107,7 +107,7 @@ async function createSink(config: SinkConfig, name: string, deps: SinkDeps): Pro
         maxLen: config.maxLen,
         streamPerServer: config.streamPerServer,
         timeoutMs: config.timeoutMs,
-        redactor: new Redactor(urlSecrets(config.url)),
+        redactor: new Secrets(urlSecrets(config.url)),
         logger: sinkLogger,
       });
       batch = config.batch;
@@ -120,7 +120,7 @@ async function createSink(config: SinkConfig, name: string, deps: SinkDeps): Pro
         subject: config.subject,
         stream: config.stream,
         timeoutMs: config.timeoutMs,
-        redactor: new Redactor(config.servers.flatMap(urlSecrets)),
+        redactor: new Secrets(config.servers.flatMap(urlSecrets)),
         logger: sinkLogger,
       });
       batch = config.batch;

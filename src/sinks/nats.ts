@@ -11,7 +11,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, JetStreamApiError, type JetStreamClient } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import { withDeadline } from './deadline.js';
-import { redactUrl, type Redactor } from './redact.js';
+import { redactUrl, type Secrets } from '../secrets.js';
 import type { SpoolRecord } from './spool.js';
 import type { DeliveryOutcome, DeliveryTransport } from './spooled-sink.js';
 
@@ -23,7 +23,7 @@ export interface NatsTransportOptions {
   subject: string;
   stream: string;
   timeoutMs: number;
-  redactor: Redactor;
+  redactor: Secrets;
   logger: Logger;
 }
 
@@ -65,7 +65,7 @@ export class NatsTransport implements DeliveryTransport {
         conn.streamReady = true;
       }
     } catch (error) {
-      return { kind: 'failed', delivered: 0, error: `NATS ${this.target}: ${this.options.redactor.error(error)}` };
+      return { kind: 'failed', delivered: 0, error: `NATS ${this.target}: ${this.options.redactor.describe(error)}` };
     }
 
     const { subject, stream, timeoutMs } = this.options;
@@ -80,7 +80,7 @@ export class NatsTransport implements DeliveryTransport {
     try {
       results = await withDeadline(Promise.allSettled(acks), timeoutMs + 1000, signal);
     } catch (error) {
-      return { kind: 'failed', delivered: 0, error: `NATS publish: ${this.options.redactor.error(error)}` };
+      return { kind: 'failed', delivered: 0, error: `NATS publish: ${this.options.redactor.describe(error)}` };
     }
     const firstFailure = results.findIndex((r) => r.status === 'rejected');
     if (firstFailure === -1) return { kind: 'delivered' };
@@ -90,7 +90,7 @@ export class NatsTransport implements DeliveryTransport {
     return {
       kind: 'failed',
       delivered: firstFailure,
-      error: `NATS publish to stream ${stream} failed: ${this.options.redactor.error(reason)}`,
+      error: `NATS publish to stream ${stream} failed: ${this.options.redactor.describe(reason)}`,
     };
   }
 
@@ -132,7 +132,7 @@ export class NatsTransport implements DeliveryTransport {
     for await (const s of nc.status()) {
       if (s.type === 'disconnect') logger.warn({ server: redactUrl(s.server) }, 'NATS connection lost; reconnecting');
       else if (s.type === 'reconnect') logger.info({ server: redactUrl(s.server) }, 'NATS connection restored');
-      else if (s.type === 'error') logger.warn({ error: this.options.redactor.error(s.error) }, 'NATS error');
+      else if (s.type === 'error') logger.warn({ error: this.options.redactor.describe(s.error) }, 'NATS error');
     }
     // Closed for good (not by us): the next delivery connects afresh.
     if (this.connection?.nc === nc) this.connection = null;

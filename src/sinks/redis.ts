@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { createClient } from 'redis';
 import type { Logger } from 'pino';
 import { withDeadline } from './deadline.js';
-import { redactUrl, type Redactor } from './redact.js';
+import { redactUrl, type Secrets } from '../secrets.js';
 import type { SpoolRecord } from './spool.js';
 import type { DeliveryOutcome, DeliveryTransport } from './spooled-sink.js';
 
@@ -19,7 +19,7 @@ export interface RedisTransportOptions {
   maxLen: number;
   streamPerServer: boolean;
   timeoutMs: number;
-  redactor: Redactor;
+  redactor: Secrets;
   logger: Logger;
 }
 
@@ -40,7 +40,7 @@ export class RedisTransport implements DeliveryTransport {
       socket: { connectTimeout: options.timeoutMs, reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, 3000) + Math.random() * 200 },
     });
     this.client.on('error', (error: unknown) => {
-      this.lastClientError = options.redactor.error(error);
+      this.lastClientError = options.redactor.describe(error);
     });
     this.client.on('ready', () => {
       if (this.wasReady) options.logger.info({ target: this.target }, 'redis connection restored');
@@ -53,7 +53,7 @@ export class RedisTransport implements DeliveryTransport {
     if (!this.client.isOpen) {
       // Keeps reconnecting in the background for as long as the client is open.
       this.client.connect().catch((error: unknown) => {
-        this.lastClientError = this.options.redactor.error(error);
+        this.lastClientError = this.options.redactor.describe(error);
       });
     }
     if (!this.client.isReady && !this.wasReady) {
@@ -73,7 +73,7 @@ export class RedisTransport implements DeliveryTransport {
       await withDeadline(multi.exec(), this.options.timeoutMs, signal);
       return { kind: 'delivered' };
     } catch (error) {
-      return { kind: 'failed', delivered: 0, error: `redis XADD to ${this.target} failed: ${this.options.redactor.error(error)}` };
+      return { kind: 'failed', delivered: 0, error: `redis XADD to ${this.target} failed: ${this.options.redactor.describe(error)}` };
     }
   }
 

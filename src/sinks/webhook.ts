@@ -9,7 +9,7 @@
 //   any other status        refused for good: the batch cannot be delivered as it is, so it is
 //                           logged with the status and the response, counted as rejected, and skipped
 import { Agent, request } from 'undici';
-import type { Redactor } from './redact.js';
+import { urlWithoutCredentials, type Secrets } from '../secrets.js';
 import { SIGNATURE_HEADER, signBody } from './signature.js';
 import type { SpoolRecord } from './spool.js';
 import type { DeliveryOutcome, DeliveryTransport } from './spooled-sink.js';
@@ -20,7 +20,7 @@ export interface WebhookTransportOptions {
   url: string;
   secret?: string | undefined;
   timeoutMs: number;
-  redactor: Redactor;
+  redactor: Secrets;
   userAgent: string;
 }
 
@@ -40,7 +40,7 @@ export class WebhookTransport implements DeliveryTransport {
   private readonly authorization: string | undefined;
 
   constructor(private readonly options: WebhookTransportOptions) {
-    this.target = describeUrl(options.url);
+    this.target = urlWithoutCredentials(options.url);
     // undici ignores credentials in the URL: send them as HTTP Basic authentication.
     const u = new URL(options.url);
     if (u.username || u.password) {
@@ -77,7 +77,7 @@ export class WebhookTransport implements DeliveryTransport {
         await response.body.dump();
         return { kind: 'delivered' };
       }
-      const snippet = this.options.redactor.text(await readSnippet(response.body));
+      const snippet = this.options.redactor.redact(await readSnippet(response.body));
       if (status === 413 && records.length > 1) return await this.deliverInHalves(records, signal);
       const error = `HTTP ${status} from ${this.target}${snippet ? `: ${snippet}` : ''}${status === 413 ? ' (this event alone is larger than the receiver takes)' : ''}`;
       if (status === 408 || status === 429 || status >= 500) {
@@ -86,7 +86,7 @@ export class WebhookTransport implements DeliveryTransport {
       }
       return { kind: 'rejected', error };
     } catch (error) {
-      const reason = (error as Error).name === 'TimeoutError' ? `timed out after ${this.options.timeoutMs} ms` : this.options.redactor.error(error);
+      const reason = (error as Error).name === 'TimeoutError' ? `timed out after ${this.options.timeoutMs} ms` : this.options.redactor.describe(error);
       return { kind: 'failed', delivered: 0, error: `POST ${this.target} failed: ${reason}` };
     }
   }
@@ -105,12 +105,6 @@ export class WebhookTransport implements DeliveryTransport {
   async close(): Promise<void> {
     await this.agent.destroy();
   }
-}
-
-/** Scheme, host and path: credentials and query strings (where tokens live) are left out. */
-function describeUrl(url: string): string {
-  const u = new URL(url);
-  return `${u.protocol}//${u.host}${u.pathname}`;
 }
 
 async function readSnippet(body: AsyncIterable<Buffer | string> & { destroy(): unknown }): Promise<string> {

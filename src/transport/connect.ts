@@ -7,11 +7,12 @@
 // Node calls it only when the chain verified, and a pinned server is usually self-signed.
 import net from 'node:net';
 import tls from 'node:tls';
-import type { TlsOptions } from '../session/types.js';
+import type { TlsOptions } from './types.js';
+import { TRANSPORT } from '../defaults.js';
 import { TransportError, classifyError } from './errors.js';
 
-/** Idle time before the kernel starts probing a silent connection (dead-peer detection that needs no server help). */
-export const TCP_KEEPALIVE_DELAY_MS = 15_000;
+/** Idle time before the kernel starts probing a silent connection (src/defaults.ts). */
+export const TCP_KEEPALIVE_DELAY_MS = TRANSPORT.tcpKeepaliveDelayMs;
 
 export interface TlsConfig {
   /** false for plain targets (simulator --no-tls and tests): http/ws, no TLS at all. */

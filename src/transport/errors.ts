@@ -2,7 +2,10 @@
 // TransportError with a kind the session acts on (auth/tls retry slowly, the rest back off) and
 // a message an operator can act on. Messages never carry the password, the token or the
 // `authToken=` URL: foreign error texts are redacted before they are kept.
-import type { ErrorKind } from '../session/types.js';
+import { redact } from '../secrets.js';
+import type { ErrorKind } from './types.js';
+
+export { redact };
 
 export type TransportErrorCode =
   | 'AUTH_REJECTED' // auth: 401 on the token request
@@ -35,15 +38,6 @@ export class TransportError extends Error {
     this.code = code;
     this.status = options.status;
   }
-}
-
-const AUTH_TOKEN_IN_URL = /authToken=[^&\s"'<>]*/g;
-
-/** Removes secrets from a foreign message (ws and node put URLs and headers in some of theirs). */
-export function redact(text: string, secrets: readonly string[]): string {
-  let out = text.replace(AUTH_TOKEN_IN_URL, 'authToken=<redacted>');
-  for (const secret of secrets) if (secret) out = out.split(secret).join('<redacted>');
-  return out;
 }
 
 /** Node's certificate verification codes, in words (the code follows in brackets). */

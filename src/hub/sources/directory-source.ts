@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { ServerTarget } from '../../session/types.js';
 import { parseServerEntry, toServerTarget } from '../config-loader.js';
 import type { ServerSource } from './server-source.js';
+import { urlWithoutCredentials } from '../../secrets.js';
 
 export interface DirectorySourceOptions {
   url: string;
@@ -14,15 +15,9 @@ export interface DirectorySourceOptions {
   requestTimeoutMs?: number;
 }
 
-/** The URL without credentials or query (which may hold an API key), for logs. */
-const describeUrl = (url: string) => {
-  const u = new URL(url);
-  return `${u.protocol}//${u.host}${u.pathname}`;
-};
-
 export function createDirectorySource(options: DirectorySourceOptions): ServerSource {
   const { url, logger, baseDir } = options;
-  const where = describeUrl(url);
+  const where = urlWithoutCredentials(url);
   let etag: string | undefined;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;

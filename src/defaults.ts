@@ -1,0 +1,113 @@
+// Every tuning constant of the process in one place, typed, with the reason for its value.
+// User-facing settings (the config file) keep their defaults in the zod schemas
+// (hub/config-schema.ts, sinks/config.ts); what is here is internal: timings and sizes that a
+// test or a benchmark may override where the owning module takes an option, and that an
+// operator reading the code finds together.
+
+/** One server's session. `SessionOptions.timings` overrides any of these. */
+export interface SessionTimings {
+  /** Token request + WebSocket handshake, counted from the connect slot. @defaultValue 10 000 */
+  connectTimeoutMs: number;
+  /** From the subscribe request to every subscription active. @defaultValue 15 000 */
+  subscribeTimeoutMs: number;
+  /** First reconnect window (full jitter). @defaultValue 1 000 */
+  backoffInitialMs: number;
+  /** Largest reconnect window. @defaultValue 60 000 */
+  backoffMaxMs: number;
+  /** Slower retry after bad credentials or a TLS verification failure. @defaultValue 60 000 */
+  authFailureRetryMs: number;
+  /** A connection must stay live this long before the backoff resets. @defaultValue 30 000 */
+  backoffResetAfterMs: number;
+  /** Quiet period after which an open snapshot counts as complete (session/snapshot-tracker.ts). @defaultValue 300 */
+  snapshotQuietMs: number;
+  /** WebSocket ping interval; 0 turns pings off. @defaultValue 30 000 */
+  pingIntervalMs: number;
+  /** Close grace before terminate() on teardown. @defaultValue 1 000 */
+  closeGraceMs: number;
+}
+
+export const SESSION_TIMINGS: Readonly<SessionTimings> = Object.freeze({
+  connectTimeoutMs: 10_000,
+  subscribeTimeoutMs: 15_000,
+  backoffInitialMs: 1_000,
+  backoffMaxMs: 60_000,
+  authFailureRetryMs: 60_000,
+  backoffResetAfterMs: 30_000,
+  snapshotQuietMs: 300,
+  pingIntervalMs: 30_000,
+  closeGraceMs: 1_000,
+});
+
+export const TRANSPORT = Object.freeze({
+  /** Idle time before the kernel probes a silent connection: dead-peer detection that needs no server help. */
+  tcpKeepaliveDelayMs: 15_000,
+  /**
+   * Connection attempts (token + handshake) running at once in the process. Measured: 1,000
+   * servers starting together under load took 75 s to all live without a cap, 6 s with it.
+   */
+  connectSlots: 64,
+  /** Unanswered pings tolerated once a server has answered one (transport/ping-watchdog.ts). */
+  pingMaxMissed: 2,
+  /** Error bodies are read for their <failureDetails> only. */
+  maxErrorBodyBytes: 16 * 1024,
+});
+
+export const HUB = Object.freeze({
+  /** On stop, how long a server's handler queue may take to empty. */
+  stopDrainMs: 5_000,
+  /** Seconds of samples behind the events-per-second figure. */
+  eventRateWindowSeconds: 5,
+  /** The config file's changes settle this long before it is re-read (editors write in steps). */
+  configDebounceMs: 150,
+});
+
+export const STDOUT = Object.freeze({
+  /** Lines wait at most about this long to be written together (one write(2) per burst). */
+  flushDelayMs: 1,
+  /** A batch this large is written at once. */
+  chunkBytes: 256 * 1024,
+  /** Above this much waiting, `write` returns a promise and the hub holds its acks back… */
+  highWaterBytes: 8 * 1024 * 1024,
+  /** …until the waiting bytes fall below this. */
+  lowWaterBytes: 1024 * 1024,
+  closeTimeoutMs: 5_000,
+});
+
+export const SPOOL = Object.freeze({
+  /** Records queued within one turn go to the segment in one write, up to this size. */
+  writeChunkBytes: 1024 * 1024,
+  /** A dirty segment is fdatasync'd this often (the durability window for a power loss). */
+  syncIntervalMs: 1_000,
+  /** The delivered position (cursor.json) is rewritten at most this often. */
+  cursorIntervalMs: 200,
+  /** A failed write (ENOSPC, EIO) is tried again after this long. */
+  writeRetryMs: 1_000,
+  /** Newest records also kept in memory, so a sink that keeps up never reads the disk. */
+  memoryBytes: 16 * 1024 * 1024,
+  readChunkBytes: 1024 * 1024,
+  /** `write` may go on again once the undelivered bytes fell below this share of the limit. */
+  roomRatio: 0.9,
+});
+
+export const SPOOLED_SINK = Object.freeze({
+  /** Bytes per delivery attempt, besides the configured record count. */
+  batchMaxBytes: 4 * 1024 * 1024,
+  /** A failure streak this long (or failingAfterAttempts attempts) turns `retrying` into `failing`. */
+  failingAfterMs: 30_000,
+  failingAfterAttempts: 5,
+  /** While failing, the warning is repeated at most this often. */
+  failureLogIntervalMs: 60_000,
+  /** A downstream's Retry-After is honoured up to this long. */
+  retryAfterCapMs: 15 * 60_000,
+  /** On close, how long a delivery in flight may take to notice the abort. */
+  closeAbortGraceMs: 2_000,
+  /** On close, how long a healthy downstream gets to take the backlog. */
+  closeDrainMs: 5_000,
+});
+
+export const SSE = Object.freeze({
+  /** A client that falls this far behind is dropped rather than buffered without bound. */
+  maxBufferedBytes: 8 * 1024 * 1024,
+  /** Comment lines keep proxies from closing an idle stream. */
+  pingMs: 15_000,
+});
