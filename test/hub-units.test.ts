@@ -6,7 +6,9 @@ import { test } from 'node:test';
 import { ConfigError, validateConfig } from '../src/hub/index.js';
 import { createLogger, registerSecret, scrubSecrets } from '../src/hub/logger.js';
 import { diffServers } from '../src/hub/server-diff.js';
-import { ServerDispatcher } from '../src/hub/dispatcher.js';
+import { AckGate, ServerDispatcher } from '../src/hub/dispatcher.js';
+import { ManualClock } from './helpers/manual-clock.js';
+import { waitFor } from './helpers/wait.js';
 import { HandlerRegistry } from '../src/hub/handlers.js';
 import { currentContext } from '../src/hub/context.js';
 import type { CmsEvent } from '../src/state/events.js';
@@ -66,7 +68,7 @@ const silentLogger = createLogger({ level: 'silent' });
 const event = (n: number): CmsEvent =>
   ({ id: String(n), ts: '', type: 'call.started', server: 's', callId: `c${n}`, call: { id: `c${n}` } }) as CmsEvent;
 
-function makeDispatcher(registry: HandlerRegistry, queueSize = 3) {
+function makeDispatcher(registry: HandlerRegistry, queueSize = 3, clock?: ManualClock) {
   const errors: string[] = [];
   const dispatcher = new ServerDispatcher({
     context: { server: 's', logger: silentLogger, session: {} as never },
@@ -74,25 +76,33 @@ function makeDispatcher(registry: HandlerRegistry, queueSize = 3) {
     queueSize,
     handlerTimeoutMs: 50,
     hooks: { onHandlerError: (_e, kind) => errors.push(kind), onHandlerDone: () => {} },
+    clock,
   });
   return { dispatcher, errors };
 }
 
 test('the handler queue keeps order, reports when full, and isolates failures', async () => {
   const registry = new HandlerRegistry();
+  const clock = new ManualClock();
   const seen: string[] = [];
+  // Handler 3 never finishes by itself: only the handler timeout (on the manual clock) moves on.
   registry.on('call.started', async (e) => {
     await new Promise((r) => setTimeout(r, 2));
     if (e.id === '2') throw new Error('boom');
-    if (e.id === '3') await new Promise((r) => setTimeout(r, 200));
+    if (e.id === '3') await new Promise(() => {});
     seen.push(e.id);
   });
-  const { dispatcher, errors } = makeDispatcher(registry);
-  for (let i = 1; i <= 5; i++) dispatcher.enqueue(event(i), 0);
+  const { dispatcher, errors } = makeDispatcher(registry, 3, clock);
+  for (let i = 1; i <= 5; i++) dispatcher.enqueue(event(i));
   assert.equal(dispatcher.full, true);
   let roomAt = -1;
   const room = dispatcher.waitForRoom().then(() => (roomAt = dispatcher.depth));
-  await dispatcher.waitForIdle();
+  const idle = dispatcher.waitForIdle();
+  await waitFor(() => errors.length === 1 && clock.pending === 1, 'handler 3 to be running');
+  await clock.advance(49);
+  assert.deepEqual(errors, ['error'], 'not timed out before handlerTimeoutMs');
+  await clock.advance(1);
+  await idle;
   await room;
   assert.ok(roomAt < 3, 'room is announced once the queue is below its bound');
   assert.deepEqual(seen, ['1', '4', '5']);
@@ -104,12 +114,25 @@ test('follow-ups wait for the ack of their message and keep the context', async 
   const ran: string[] = [];
   registry.on('call.started', (e) => () => ran.push(`${e.id}@${currentContext()?.server}`));
   const { dispatcher } = makeDispatcher(registry, 100);
-  dispatcher.enqueue(event(1), 1);
-  dispatcher.enqueue(event(2), 2);
+  const first = new AckGate();
+  const second = new AckGate();
+  const lost = new AckGate();
+  dispatcher.enqueue(event(1), first);
+  dispatcher.enqueue(event(2), second);
+  dispatcher.enqueue(event(3), lost);
   await dispatcher.waitForIdle();
   assert.deepEqual(ran, []);
-  dispatcher.acked(1);
+  dispatcher.settle(first, true);
   assert.deepEqual(ran, ['1@s']);
-  dispatcher.acked(2);
+  dispatcher.settle(second, true);
   assert.deepEqual(ran, ['1@s', '2@s']);
+  dispatcher.settle(lost, false);
+  assert.deepEqual(ran, ['1@s', '2@s'], 'a message never acked (connection lost) drops its follow-ups');
+  // A handler that finishes after its message was acked runs its follow-up at once.
+  dispatcher.enqueue(event(4), first);
+  await dispatcher.waitForIdle();
+  assert.deepEqual(ran, ['1@s', '2@s', '4@s']);
+  dispatcher.enqueue(event(5));
+  await dispatcher.waitForIdle();
+  assert.deepEqual(ran, ['1@s', '2@s', '4@s', '5@s'], 'events of no message: at once');
 });

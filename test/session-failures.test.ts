@@ -8,7 +8,8 @@ import pino from 'pino';
 import { createSession, type Session, type SessionOptions, type ServerTarget } from '../src/session/index.js';
 import { startSimulator, type SimulatedServer } from '../src/simulator/index.js';
 import type { CmsEvent } from '../src/state/index.js';
-import { sleep, waitFor } from './helpers/wait.js';
+import { ManualClock } from './helpers/manual-clock.js';
+import { waitFor } from './helpers/wait.js';
 
 const PASSWORD = 'Fail-Pa55word!y';
 
@@ -39,6 +40,7 @@ function follow(target: Partial<ServerTarget> = {}, options: Partial<SessionOpti
     target: { name: 'cms-fail', host: sim.host, port: sim.port, username: 'api', password: PASSWORD, tls: { ca: sim.caPem }, ...target },
     receiver: (batch) => {
       for (const event of batch) events.push(event);
+      return undefined;
     },
     logger: pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line)) }),
     random: () => 0.5,
@@ -153,23 +155,44 @@ test('a subscribeRequest acked with a failure status is a protocol error', async
 });
 
 test('ping watchdog: never kills a connection to a server that ignores pings, enforced once it answered', async () => {
+  // Pings go out when the manual clock says so; pongs come back over the real socket.
+  const clock = new ManualClock();
+  const pings = () => sim.stats().pingsReceived;
+  const tick = async (times: number) => {
+    for (let i = 0; i < times; i++) {
+      const before = pings();
+      await clock.advance(1000);
+      await waitFor(() => pings() > before || !isLive(followed), 'the ping to reach the server');
+    }
+  };
   sim.switches.answerPings = false;
+  const followed = follow({}, { clock, timings: { pingIntervalMs: 1000 } });
   try {
-    const followed = follow({}, { timings: { pingIntervalMs: 30 } });
     await waitFor(() => isLive(followed), 'live');
-    await sleep(600);
+    await tick(20);
     assert.equal(attempts(followed), 1, 'twenty unanswered pings are fine on a server that never answered');
     assert.ok(isLive(followed), 'still live');
 
     sim.switches.answerPings = true;
-    await sleep(150);
+    const pongs = sim.stats().pongsSent;
+    await tick(1);
+    await waitFor(() => sim.stats().pongsSent > pongs, 'a pong');
     sim.switches.answerPings = false;
-    await waitFor(() => followed.session.status().lastError?.kind === 'network', 'the watchdog to fire');
-    assert.match(followed.session.status().lastError?.message ?? '', /stopped answering WebSocket pings/);
+    // Enforced from the pong on: the next two pings may go unanswered, the third tick ends it.
+    // (Three ticks, or four when the pong is read only after the first of them.)
+    let ticks = 0;
+    while (followed.session.status().lastError?.kind !== 'network' && ticks < 10) {
+      ticks++;
+      await tick(1);
+    }
+    assert.ok(ticks === 3 || ticks === 4, `the watchdog fired after ${ticks} ticks`);
+    assert.match(followed.session.status().lastError?.message ?? '', /stopped answering WebSocket pings \(2 unanswered/);
+    await clock.advance(1000); // the backoff before the next attempt
     await waitFor(() => isLive(followed), 'live again');
     const reconnectedAt = attempts(followed);
-    await sleep(400);
+    await tick(20);
     assert.equal(attempts(followed), reconnectedAt, 'the new connection is not enforced yet');
+    assert.ok(isLive(followed));
   } finally {
     sim.switches.answerPings = true;
   }

@@ -3,6 +3,7 @@ import { after, before, test } from 'node:test';
 import { createServer } from 'node:net';
 import { startSimulator, type SimulatedServer } from '../src/simulator/index.js';
 import { sleep } from './helpers/wait.js';
+import { ManualClock } from './helpers/manual-clock.js';
 import {
   PingWatchdog,
   TransportError,
@@ -12,60 +13,45 @@ import {
   fetchAuthToken,
   openEventSocket,
   redact,
-  type WatchdogTimers,
 } from '../src/transport/index.js';
 
 const PASSWORD = 'pw-Transport-7x!';
 
-/** A manual clock for the watchdog: tick() fires the pending timer. */
-function manualTimers(): WatchdogTimers & { tick(): void; pending(): number } {
-  let next: (() => void) | undefined;
-  return {
-    setTimeout: (callback) => ((next = callback), 1),
-    clearTimeout: () => (next = undefined),
-    tick() {
-      const run = next;
-      next = undefined;
-      run?.();
-    },
-    pending: () => (next ? 1 : 0),
-  };
-}
-
-test('ping watchdog: a server that never answers pings is never declared dead', () => {
-  const timers = manualTimers();
+test('ping watchdog: a server that never answers pings is never declared dead', async () => {
+  const clock = new ManualClock();
   let pings = 0;
   let dead = 0;
-  const watchdog = new PingWatchdog({ intervalMs: 1000, sendPing: () => pings++, onDead: () => dead++, timers });
+  const watchdog = new PingWatchdog({ intervalMs: 1000, sendPing: () => pings++, onDead: () => dead++, clock });
   watchdog.start();
-  for (let i = 0; i < 100; i++) timers.tick();
+  await clock.advance(100_000);
   assert.equal(pings, 100);
   assert.equal(dead, 0);
   assert.equal(watchdog.enforced, false);
   watchdog.stop();
-  assert.equal(timers.pending(), 0);
+  assert.equal(clock.pending, 0);
 });
 
-test('ping watchdog: after a first pong, missed pongs end the connection once', () => {
-  const timers = manualTimers();
+test('ping watchdog: after a first pong, missed pongs end the connection once', async () => {
+  const clock = new ManualClock();
   let pings = 0;
   const dead: number[] = [];
-  const watchdog = new PingWatchdog({ intervalMs: 1000, maxMissed: 2, sendPing: () => pings++, onDead: (n) => dead.push(n), timers });
+  const watchdog = new PingWatchdog({ intervalMs: 1000, maxMissed: 2, sendPing: () => pings++, onDead: (n) => dead.push(n), clock });
   watchdog.start();
-  timers.tick();
+  await clock.advance(1000);
   watchdog.pong();
   assert.equal(watchdog.enforced, true);
   for (let i = 0; i < 10; i++) {
-    timers.tick();
+    await clock.advance(1000);
     watchdog.pong();
   }
   assert.deepEqual(dead, [], 'answered pings keep it alive');
-  timers.tick();
-  timers.tick();
+  await clock.advance(2000);
   assert.deepEqual(dead, []);
-  timers.tick();
+  await clock.advance(999);
+  assert.deepEqual(dead, [], 'not before the interval is over');
+  await clock.advance(1);
   assert.deepEqual(dead, [2]);
-  assert.equal(timers.pending(), 0, 'stopped after declaring the peer dead');
+  assert.equal(clock.pending, 0, 'stopped after declaring the peer dead');
   assert.equal(pings, 13);
 });
 
@@ -145,6 +131,7 @@ test('token and WebSocket with the CA; a used token is refused at the upgrade (h
   assert.match(token, /^\S+$/);
   const ws = await openEventSocket({ ...params, token });
   assert.equal(ws.protocol, '', 'no subprotocol');
+  assert.equal(ws.scheme, 'wss:');
   ws.terminate();
   const error = await rejection(openEventSocket({ ...params, token }));
   assert.equal(error.kind, 'handshake');
@@ -203,7 +190,11 @@ test('fingerprint pin: right one connects both requests, wrong one is a tls erro
 
 test('insecure: no verification at all', async () => {
   const params = target({ insecure: true });
+  assert.equal(params.tls.options.rejectUnauthorized, false);
+  // Without a CA the self-signed certificate is refused (see above); insecure gets through both steps.
   const ws = await openEventSocket({ ...params, token: await fetchAuthToken(params) });
+  assert.equal(ws.open, true);
+  assert.equal(ws.scheme, 'wss:');
   ws.terminate();
 });
 
@@ -211,7 +202,12 @@ test('plain targets use http and ws', async () => {
   const plainSim = await startSimulator({ tls: false, username: 'api', password: PASSWORD });
   try {
     const params = { tls: createTlsConfig({ plain: true }), host: plainSim.host, port: plainSim.port, username: 'api', password: PASSWORD };
-    const ws = await openEventSocket({ ...params, token: await fetchAuthToken(params) });
+    assert.equal(params.tls.secure, false);
+    const token = await fetchAuthToken(params);
+    assert.equal(plainSim.stats().tokensIssued, 1, 'the token request went over plain HTTP');
+    const ws = await openEventSocket({ ...params, token });
+    assert.equal(ws.scheme, 'ws:');
+    assert.equal(ws.open, true);
     ws.terminate();
   } finally {
     await plainSim.close();

@@ -1,6 +1,8 @@
 // One server's handler queue: events are handled strictly in order, one at a time, through a
 // bounded queue. A full queue is reported to the caller (who holds the CMS ack back) instead of
 // growing without bound. Handler failures and timeouts are logged and counted; the feed goes on.
+// A follow-up a handler returns runs once the CMS message its event came from was acked.
+import { realClock, type Clock } from '../clock.js';
 import type { CmsEvent } from '../state/events.js';
 import { runInContext, type HandlerContext } from './context.js';
 import type { FollowUp, HandlerRegistry } from './handlers.js';
@@ -16,12 +18,22 @@ export interface DispatcherOptions {
   queueSize: number;
   handlerTimeoutMs: number;
   hooks: DispatcherHooks;
+  clock?: Clock;
+}
+
+/**
+ * The ack of one CMS message, shared by the queue items of its events: their follow-ups wait for
+ * it. Settled once: acked (the follow-ups run) or not (the connection was lost; they are dropped).
+ */
+export class AckGate {
+  state: 'waiting' | 'acked' | 'dropped' = 'waiting';
+  followUps: FollowUp[] | undefined;
 }
 
 interface Item {
   event: CmsEvent;
-  /** Sequence of the CMS message the event came from; 0 when no ack is involved. */
-  seq: number;
+  /** The ack its follow-ups wait for; undefined when no ack is involved. */
+  gate: AckGate | undefined;
 }
 
 const TIMED_OUT = Symbol('timed out');
@@ -30,8 +42,6 @@ export class ServerDispatcher {
   private queue: Item[] = [];
   private head = 0;
   private running = false;
-  private ackedSeq = 0;
-  private followUps: { seq: number; run: FollowUp }[] = [];
   private roomWaiters: (() => void)[] = [];
   private idleWaiters: (() => void)[] = [];
 
@@ -45,8 +55,8 @@ export class ServerDispatcher {
     return this.depth >= this.options.queueSize;
   }
 
-  enqueue(event: CmsEvent, seq: number): void {
-    this.queue.push({ event, seq });
+  enqueue(event: CmsEvent, gate?: AckGate): void {
+    this.queue.push({ event, gate });
     if (!this.running) void this.drain();
   }
 
@@ -62,20 +72,12 @@ export class ServerDispatcher {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** The CMS message with this sequence (and all before it) has been acked: run their follow-ups. */
-  acked(seq: number): void {
-    this.ackedSeq = seq;
-    if (this.followUps.length === 0) return;
-    const ready = this.followUps.filter((f) => f.seq <= seq);
-    this.followUps = this.followUps.filter((f) => f.seq > seq);
-    for (const followUp of ready) this.runFollowUp(followUp.run);
-  }
-
-  /** Follow-ups of messages that will never be acked (the connection was lost) are dropped. */
-  dropPendingFollowUps(): number {
-    const dropped = this.followUps.length;
-    this.followUps = [];
-    return dropped;
+  /** The message behind `gate` was acked (`acked`), or never will be: its follow-ups run, or are dropped. */
+  settle(gate: AckGate, acked: boolean): void {
+    gate.state = acked ? 'acked' : 'dropped';
+    const ready = gate.followUps;
+    gate.followUps = undefined;
+    if (acked && ready) for (const run of ready) this.runFollowUp(run);
   }
 
   private async drain(): Promise<void> {
@@ -102,7 +104,7 @@ export class ServerDispatcher {
     for (const resolve of list) resolve();
   }
 
-  private async handle({ event, seq }: Item): Promise<void> {
+  private async handle({ event, gate }: Item): Promise<void> {
     const { context, registry, hooks } = this.options;
     for (const handler of registry.for(event.type)) {
       const started = performance.now();
@@ -112,8 +114,8 @@ export class ServerDispatcher {
           context.logger.warn({ event: event.type, timeoutMs: this.options.handlerTimeoutMs }, 'handler timed out; going on');
           hooks.onHandlerError(event, 'timeout');
         } else if (typeof result === 'function') {
-          if (seq <= this.ackedSeq) this.runFollowUp(result);
-          else this.followUps.push({ seq, run: result });
+          if (gate === undefined || gate.state === 'acked') this.runFollowUp(result);
+          else if (gate.state === 'waiting') (gate.followUps ??= []).push(result);
         }
       } catch (error) {
         context.logger.error({ event: event.type, err: error }, 'handler failed; going on');
@@ -125,11 +127,12 @@ export class ServerDispatcher {
 
   private withTimeout<T>(value: T | Promise<T>): T | Promise<T | typeof TIMED_OUT> {
     if (!(value instanceof Promise)) return value;
-    let timer: NodeJS.Timeout;
+    const clock = this.options.clock ?? realClock;
+    let timer: ReturnType<Clock['setTimeout']> | undefined;
     const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
-      timer = setTimeout(() => resolve(TIMED_OUT), this.options.handlerTimeoutMs);
+      timer = clock.setTimeout(() => resolve(TIMED_OUT), this.options.handlerTimeoutMs);
     });
-    return Promise.race([value, timeout]).finally(() => clearTimeout(timer));
+    return Promise.race([value, timeout]).finally(() => clock.clearTimeout(timer));
   }
 
   private runFollowUp(run: FollowUp): void {

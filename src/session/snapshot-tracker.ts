@@ -13,38 +13,47 @@
 // earlier than a per-index quiet period would. Only at completion does ServerState declare
 // what the snapshot did not re-announce as gone (completeCallsSnapshot / completeRosterSnapshot:
 // synthetic call.ended / participant.left).
+import type { Clock, TimerHandle } from '../clock.js';
 import type { CmsEvent, ServerState } from '../state/index.js';
-import type { Connection } from './connection.js';
 import type { SubscriptionEntry, SubscriptionSet } from './subscription-set.js';
 
 export interface SnapshotTrackerOptions {
   subs: SubscriptionSet;
   state: ServerState;
   quietMs: number;
+  clock: Clock;
   /**
-   * The quiet period of `conn` is over. The session then calls completeOpen() in order with the
-   * rest of its work (a receiver may be holding it back).
+   * The quiet period is over. The connection then calls completeOpen() in order with the rest of
+   * its work (a receiver may be holding it back).
    */
-  onQuiet: (conn: Connection) => void;
+  onQuiet: () => void;
   /** The calls snapshot found this call gone: its per-call subscriptions are to be released. */
   onCallGone: (callId: string) => void;
 }
 
+/** The snapshots of one connection; the connection disposes of it when it ends. */
 export class SnapshotTracker {
+  #quietTimer: TimerHandle | undefined;
+
   constructor(private readonly options: SnapshotTrackerOptions) {}
 
+  /** True while a quiet period is counting down. */
+  get quietPending(): boolean {
+    return this.#quietTimer !== undefined;
+  }
+
   /** A subscription became `active`: its snapshot (calls and callRoster only) opens. */
-  opened(conn: Connection, entry: SubscriptionEntry): void {
+  opened(entry: SubscriptionEntry): void {
     if (entry.type === 'callInfo' || entry.snapshot !== 'idle') return;
     entry.snapshot = 'waiting';
-    this.#activity(conn);
+    this.#activity();
   }
 
   /** A message for a subscription whose snapshot is not complete yet was applied, giving `events`. */
-  progress(conn: Connection, entry: SubscriptionEntry, nonAdd: boolean, events: CmsEvent[]): CmsEvent[] {
+  progress(entry: SubscriptionEntry, nonAdd: boolean, events: CmsEvent[]): CmsEvent[] {
     if (nonAdd) return this.#complete(entry, events);
     // Adds only: still snapshot data (before `active` the quiet period has not started yet).
-    if (entry.snapshot === 'waiting') this.#activity(conn);
+    if (entry.snapshot === 'waiting') this.#activity();
     return events;
   }
 
@@ -57,15 +66,20 @@ export class SnapshotTracker {
     return events;
   }
 
+  dispose(): void {
+    this.options.clock.clearTimeout(this.#quietTimer);
+    this.#quietTimer = undefined;
+  }
+
   /** A snapshot opened, or an add-only message fed an open one: the quiet period starts over. */
-  #activity(conn: Connection): void {
-    if (conn.snapshotTimer !== undefined) {
-      conn.snapshotTimer.refresh();
+  #activity(): void {
+    if (this.#quietTimer !== undefined) {
+      this.#quietTimer.refresh();
       return;
     }
-    conn.snapshotTimer = setTimeout(() => {
-      conn.snapshotTimer = undefined;
-      this.options.onQuiet(conn);
+    this.#quietTimer = this.options.clock.setTimeout(() => {
+      this.#quietTimer = undefined;
+      this.options.onQuiet();
     }, this.options.quietMs);
   }
 

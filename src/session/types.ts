@@ -3,11 +3,15 @@ import type { Logger } from 'pino';
 import type { CallView, CmsEvent } from '../state/events.js';
 import type { SubscriptionType } from '../protocol/index.js';
 import type { ServerState } from '../state/server-state.js';
+import type { Clock } from '../clock.js';
+import type { ConnectSlots } from '../transport/connect-slots.js';
+import type { PerCallType } from './subscription-set.js';
 
 export type SessionState = 'connecting' | 'subscribing' | 'live' | 'backoff' | 'stopped';
 
 export type { TlsOptions, ErrorKind } from '../transport/types.js';
 import type { TlsOptions, ErrorKind } from '../transport/types.js';
+import type { TransportErrorCode } from '../transport/errors.js';
 
 export interface ServerTarget {
   /** Configured name; appears in every event and log line of this server. */
@@ -24,13 +28,23 @@ export interface ServerTarget {
 }
 
 /**
- * Receives the events produced by one server message, in order. Returning a promise holds the
- * ack of that message back until the promise settles (backpressure, or ack-after-handlers);
- * returning nothing lets the session ack at once. `messageId` is given when the events come from
- * a server message that will be acked (not for timer-driven snapshot completions or
- * server.* events), so the caller can tie follow-up work to that message's ack. Must not throw.
+ * What the receiver asks of the session for one message's events. `wait`: hold the ack of that
+ * message (and everything after it) until the promise settles (backpressure, or ack after
+ * handlers). `afterAck`: run right after the ack was written to the socket (`acked` true), or at
+ * once when there is nothing to ack or the connection is gone (`acked` false). This is the one
+ * place the order "ack first, then the rest" is decided.
  */
-export type EventReceiver = (events: CmsEvent[], messageId?: number) => void | Promise<void>;
+export interface Delivery {
+  wait?: Promise<void>;
+  afterAck?: (acked: boolean) => void;
+}
+
+/**
+ * Receives the events produced by one server message, in order. `messageId` is given when the
+ * events come from a server message that will be acked (not for timer-driven snapshot
+ * completions or server.* events). Returning nothing lets the session ack at once. Must not throw.
+ */
+export type EventReceiver = (events: CmsEvent[], messageId?: number) => Delivery | undefined;
 
 export type { SessionTimings } from '../defaults.js';
 import type { SessionTimings } from '../defaults.js';
@@ -39,14 +53,14 @@ export interface SessionOptions {
   target: ServerTarget;
   receiver: EventReceiver;
   logger: Logger;
-  /** Called after each ack has been written to the socket (follow-ups run from here). */
-  onAcked?: (messageId: number) => void;
   /** Overrides of the defaults in src/session/defaults.ts. */
   timings?: Partial<SessionTimings>;
   /** Injected for tests: [0,1) random source for backoff jitter. */
   random?: () => number;
-  /** Injected for tests: clock used for event timestamps and status times. */
-  now?: () => number;
+  /** Injected for tests: every timer of the session and its event timestamps. */
+  clock?: Clock;
+  /** Caps concurrent connection attempts; default: the one shared by the process. */
+  connectSlots?: ConnectSlots;
   /** Injected for tests: event id generator. */
   newEventId?: () => string;
   /**
@@ -60,6 +74,8 @@ export interface SessionOptions {
 
 export interface SessionError {
   kind: ErrorKind;
+  /** The precise cause (AUTH_REJECTED, TLS_UNTRUSTED, TIMEOUT, …). */
+  code: TransportErrorCode;
   /** A sentence a person understands; never contains a password or token. */
   message: string;
   at: string;
@@ -92,14 +108,17 @@ export interface SessionStatus {
 export interface Session {
   readonly name: string;
   start(): void;
-  /** Closes the socket (bounded), cancels every timer; resolves when nothing is left. */
-  stop(): Promise<void>;
+  /**
+   * Closes the socket (bounded), cancels every timer; resolves when nothing is left. A live feed
+   * announces server.disconnected with `reason` (default 'stopped').
+   */
+  stop(reason?: string): Promise<void>;
   status(): SessionStatus;
   /** The live model of calls and rosters, for the HTTP API and dashboard. */
   calls(): CallView[];
   /** The model itself, to hand on to a session that replaces this one. */
   readonly state: ServerState;
   /** Adds or drops per-call subscriptions beyond the defaults (for handlers). */
-  subscribeCall(callId: string, types?: readonly ('callInfo' | 'callRoster')[]): void;
+  subscribeCall(callId: string, types?: readonly PerCallType[]): void;
   unsubscribeCall(callId: string): void;
 }

@@ -16,6 +16,8 @@ export interface ConnectionHost {
   messageSent(connectionId: number, messageId: number): void;
   ackReceived(): void;
   subscribeRequested(): void;
+  /** A ping arrived (`answered`: a pong went back). */
+  pinged(answered: boolean): void;
   /** The connection has nothing queued or unacked any more. */
   drained(): void;
   closed(connection: EventConnection): void;
@@ -57,7 +59,9 @@ export class EventConnection {
   ) {
     ws.on('message', (data: RawData) => this.receive(data));
     ws.on('ping', (data: Buffer) => {
-      if (host.switches.answerPings) ws.pong(data);
+      const answer = host.switches.answerPings;
+      if (answer) ws.pong(data);
+      host.pinged(answer);
     });
     ws.on('error', () => {
       // A broken socket also emits close, where the clean-up happens.

@@ -47,7 +47,7 @@ class SimulatorServer implements SimulatedServer, ConnectionHost {
   private readonly log = new ViolationLog();
   private readonly connections = new Set<EventConnection>();
   private readonly idleWaiters: Array<() => void> = [];
-  private readonly counters = { tokensIssued: 0, handshakesRejected: 0, connectionsOpened: 0, messagesSent: 0, acksReceived: 0, subscribeRequests: 0 };
+  private readonly counters = { tokensIssued: 0, handshakesRejected: 0, connectionsOpened: 0, messagesSent: 0, acksReceived: 0, subscribeRequests: 0, pingsReceived: 0, pongsSent: 0 };
   private lastConnectionId = 0;
   private down = false;
   private stalled = false;
@@ -159,6 +159,11 @@ class SimulatorServer implements SimulatedServer, ConnectionHost {
 
   subscribeRequested(): void {
     this.counters.subscribeRequests += 1;
+  }
+
+  pinged(answered: boolean): void {
+    this.counters.pingsReceived += 1;
+    if (answered) this.counters.pongsSent += 1;
   }
 
   drained(): void {

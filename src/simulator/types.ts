@@ -43,6 +43,8 @@ export interface SimulatorStats {
   messagesSent: number;
   acksReceived: number;
   subscribeRequests: number;
+  pingsReceived: number;
+  pongsSent: number;
   /** Over the open connections: messages waiting for room in the ack window. */
   queued: number;
   /** Over the open connections: messages sent and not acked yet. */

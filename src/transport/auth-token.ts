@@ -3,13 +3,12 @@
 import { request } from 'node:http';
 import type { TlsConfig } from './connect.js';
 import { connectionFactory } from './connect.js';
+import { TRANSPORT } from '../defaults.js';
 import { TransportError, classifyError, redact } from './errors.js';
 
 export const AUTH_TOKEN_PATH = '/api/v1/authTokens';
 export const AUTH_TOKEN_HEADER = 'x-cisco-cms-auth-token';
 
-/** Error bodies are read for their <failureDetails> only; more than this is not worth keeping. */
-const MAX_ERROR_BODY = 16 * 1024;
 
 export interface AuthTokenRequest {
   tls: TlsConfig;
@@ -73,7 +72,7 @@ export function fetchAuthToken(params: AuthTokenRequest): Promise<string> {
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (chunk: Buffer) => {
-        if (size < MAX_ERROR_BODY) chunks.push(chunk);
+        if (size < TRANSPORT.maxErrorBodyBytes) chunks.push(chunk);
         size += chunk.length;
       });
       res.on('end', () => {

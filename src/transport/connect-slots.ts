@@ -2,6 +2,8 @@
 // process. A thousand servers starting together on a busy machine would otherwise all be
 // mid-handshake at once, time out together, and back off together (measured: 75 s to all live
 // instead of 6 s under load); queued attempts finish in turn instead.
+import { TRANSPORT } from '../defaults.js';
+
 export class ConnectSlots {
   #active = 0;
   readonly #waiting: { grant: () => void; onAbort: () => void }[] = [];
@@ -45,4 +47,4 @@ export class ConnectSlots {
 }
 
 /** Shared by every session of the process. */
-export const connectSlots = new ConnectSlots(64);
+export const connectSlots = new ConnectSlots(TRANSPORT.connectSlots);

@@ -3,26 +3,17 @@
 // Whether CMS answers pings is unknown (reference §2), so missing pongs may only count against a
 // connection whose server has answered at least one: until the first pong the watchdog only
 // sends pings. TCP keepalive (set on every socket by openSocket) covers the silent-server case.
-
-export interface WatchdogTimers {
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-const realTimers: WatchdogTimers = {
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
+import { realClock, type Clock, type TimerHandle } from '../clock.js';
+import { TRANSPORT } from '../defaults.js';
 
 export interface PingWatchdogOptions {
   intervalMs: number;
-  /** Unanswered pings tolerated before the peer counts as dead (once enforced). Default 2. */
+  /** Unanswered pings tolerated before the peer counts as dead (once enforced). @defaultValue TRANSPORT.pingMaxMissed (2) */
   maxMissed?: number;
   sendPing: () => void;
   /** Called once, when an enforced connection missed too many pongs; the watchdog has stopped. */
   onDead: (unansweredPings: number) => void;
-  /** Injected for tests. */
-  timers?: WatchdogTimers;
+  clock?: Clock;
 }
 
 export class PingWatchdog {
@@ -30,17 +21,17 @@ export class PingWatchdog {
   readonly #maxMissed: number;
   readonly #sendPing: () => void;
   readonly #onDead: (unansweredPings: number) => void;
-  readonly #timers: WatchdogTimers;
-  #timer: unknown;
+  readonly #clock: Clock;
+  #timer: TimerHandle | undefined;
   #unanswered = 0;
   #enforced = false;
 
   constructor(options: PingWatchdogOptions) {
     this.#intervalMs = options.intervalMs;
-    this.#maxMissed = options.maxMissed ?? 2;
+    this.#maxMissed = options.maxMissed ?? TRANSPORT.pingMaxMissed;
     this.#sendPing = options.sendPing;
     this.#onDead = options.onDead;
-    this.#timers = options.timers ?? realTimers;
+    this.#clock = options.clock ?? realClock;
   }
 
   /** True once the server has answered a ping: from then on, silence is fatal. */
@@ -54,7 +45,7 @@ export class PingWatchdog {
   }
 
   stop(): void {
-    if (this.#timer !== undefined) this.#timers.clearTimeout(this.#timer);
+    this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#unanswered = 0;
   }
@@ -66,7 +57,7 @@ export class PingWatchdog {
   }
 
   #schedule(): void {
-    this.#timer = this.#timers.setTimeout(() => this.#tick(), this.#intervalMs);
+    this.#timer = this.#clock.setTimeout(() => this.#tick(), this.#intervalMs);
   }
 
   #tick(): void {

@@ -4,6 +4,9 @@ import type { SessionCounters, SessionError, SessionState } from '../../session/
 
 export type { CallState, CallView, CmsEvent, ParticipantState };
 
+/** A server's last failure as the dashboard shows it; `code` is absent from the older API form. */
+export type ServerError = Omit<SessionError, 'code'> & { code?: SessionError['code'] };
+
 /** One entry of GET /api/servers. */
 export interface ServerView {
   name: string;
@@ -12,7 +15,7 @@ export interface ServerView {
   state: SessionState;
   since: string;
   connectedSince: string | null;
-  lastError: SessionError | null;
+  lastError: ServerError | null;
   nextAttemptAt: string | null;
   counters: Partial<SessionCounters> & Record<string, number>;
   calls: number;
@@ -32,14 +35,14 @@ export async function fetchServers(signal?: AbortSignal): Promise<ServerView[]> 
 
 /** The API may give lastError as an object, or as its message with the kind and time beside it. */
 type RawServerView = Omit<ServerView, 'lastError'> & {
-  lastError: SessionError | string | null;
+  lastError: ServerError | string | null;
   lastErrorKind?: string | null;
   lastErrorAt?: string | null;
 };
 
 function normalizeServer(raw: RawServerView): ServerView {
   const { lastError, lastErrorKind, lastErrorAt, ...rest } = raw;
-  let error: SessionError | null = null;
+  let error: ServerError | null = null;
   if (typeof lastError === 'string') {
     error = { kind: (lastErrorKind ?? '') as SessionError['kind'], message: lastError, at: lastErrorAt ?? rest.since };
   } else if (lastError && typeof lastError === 'object') {

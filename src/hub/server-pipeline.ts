@@ -1,0 +1,110 @@
+// Everything the hub keeps for one server, and the path one message's events take through it:
+// counted, queued for the handlers, handed to the sinks and taps, and what the session must wait
+// for before it acks (the contract's ack policy). The session calls receive() once per message
+// and the returned afterAck right after it wrote the ack: the lines are built and written then,
+// so the CMS already has the ack (and sends the next message) while this one is serialised.
+// Nothing is given up by it: sinks keep their lines in memory until the end of the turn either
+// way, and a sink that becomes full during that write holds the next ack back.
+import { HUB } from '../defaults.js';
+import type { Delivery, ServerTarget, Session } from '../session/types.js';
+import type { CmsEvent } from '../state/events.js';
+import { AckGate, type ServerDispatcher } from './dispatcher.js';
+import type { SinkFanout } from './sink-fanout.js';
+
+export interface ServerPipelineParts {
+  target: ServerTarget;
+  fanout: SinkFanout;
+  dispatcher: ServerDispatcher;
+  /** True when handlers are registered (events go to the dispatcher). */
+  dispatching: () => boolean;
+  /** Hold the ack until the handlers have run (config dispatch.ackAfterHandlers). */
+  ackAfterHandlers: boolean;
+  /** Builds the session; `receive` is this pipeline's entry for its events. */
+  openSession: (receive: ServerPipeline['receive']) => Session;
+}
+
+export class ServerPipeline {
+  readonly target: ServerTarget;
+  readonly session: Session;
+  readonly dispatcher: ServerDispatcher;
+  readonly eventCounts = new Map<string, number>();
+  #totalEvents = 0;
+  #samples: { at: number; total: number }[] = [];
+  readonly #fanout: SinkFanout;
+  readonly #dispatching: () => boolean;
+  readonly #ackAfterHandlers: boolean;
+  /** The message whose lines wait for its ack (at most one: the session delivers one at a time). */
+  #pending: CmsEvent[] | undefined;
+  #pendingId: number | undefined;
+  #pendingGate: AckGate | undefined;
+  /** One object for every message that needs nothing but a write after its ack. */
+  readonly #writeAfterAck: Delivery = { afterAck: (acked) => this.#flush(acked) };
+
+  constructor(parts: ServerPipelineParts) {
+    this.target = parts.target;
+    this.#fanout = parts.fanout;
+    this.dispatcher = parts.dispatcher;
+    this.#dispatching = parts.dispatching;
+    this.#ackAfterHandlers = parts.ackAfterHandlers;
+    this.session = parts.openSession(this.receive);
+  }
+
+  /** One message's events (the per-message path). */
+  readonly receive = (events: CmsEvent[], messageId: number | undefined): Delivery | undefined => {
+    for (const event of events) this.#count(event.type);
+    let gate: AckGate | undefined;
+    let handlerWait: Promise<void> | undefined;
+    if (this.#dispatching()) {
+      if (messageId !== undefined) gate = new AckGate();
+      for (const event of events) this.dispatcher.enqueue(event, gate);
+      if (this.#ackAfterHandlers) handlerWait = this.dispatcher.waitForIdle();
+      else if (this.dispatcher.full) handlerWait = this.dispatcher.waitForRoom();
+    }
+    if (handlerWait === undefined && !this.#fanout.blocked) {
+      this.#pending = events;
+      this.#pendingId = messageId;
+      this.#pendingGate = gate;
+      return this.#writeAfterAck;
+    }
+    // The ack waits: the lines go out now, in order behind what a full sink holds.
+    const sinkWait = this.#fanout.write(events, messageId);
+    const wait = sinkWait && handlerWait ? Promise.all([sinkWait, handlerWait]).then(() => undefined) : (sinkWait ?? handlerWait);
+    const settle = gate && ((acked: boolean) => this.dispatcher.settle(gate, acked));
+    return { wait, afterAck: settle };
+  };
+
+  /** Events no session message carries (the hub's own server.disconnected): through the same path. */
+  async announce(event: CmsEvent): Promise<void> {
+    const delivery = this.receive([event], undefined);
+    await delivery?.wait;
+    delivery?.afterAck?.(false);
+  }
+
+  /** Called once a second by the hub. */
+  sample(now: number): void {
+    this.#samples.push({ at: now, total: this.#totalEvents });
+    if (this.#samples.length > HUB.eventRateWindowSeconds + 1) this.#samples.shift();
+  }
+
+  eventsPerSecond(): number {
+    const first = this.#samples[0];
+    const last = this.#samples[this.#samples.length - 1];
+    if (!first || !last || last.at === first.at) return 0;
+    return Math.round(((last.total - first.total) * 1000 * 10) / (last.at - first.at)) / 10;
+  }
+
+  #flush(acked: boolean): void {
+    const events = this.#pending;
+    const gate = this.#pendingGate;
+    this.#pending = undefined;
+    this.#pendingGate = undefined;
+    // A sink that fills up here holds back the next ack: the next receive() sees it blocked.
+    if (events !== undefined) void this.#fanout.write(events, this.#pendingId);
+    if (gate !== undefined) this.dispatcher.settle(gate, acked);
+  }
+
+  #count(type: string): void {
+    this.#totalEvents++;
+    this.eventCounts.set(type, (this.eventCounts.get(type) ?? 0) + 1);
+  }
+}
