@@ -84,7 +84,11 @@ export const SPOOL = Object.freeze({
   writeRetryMs: 1_000,
   /** Newest records also kept in memory, so a sink that keeps up never reads the disk. */
   memoryBytes: 16 * 1024 * 1024,
+  /** Bytes asked of the disk per read when catching up (more for a single larger record). */
   readChunkBytes: 1024 * 1024,
+  /** Segment size unless set: a sixteenth of the spool's limit, within these bounds. */
+  segmentMinBytes: 4 * 1024,
+  segmentMaxBytes: 64 * 1024 * 1024,
   /** `write` may go on again once the undelivered bytes fell below this share of the limit. */
   roomRatio: 0.9,
 });

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { appendFile, readdir, readFile, symlink, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { Spool, type SpoolRecord } from '../src/sinks/spool.js';
-import { segmentName } from '../src/sinks/spool-recovery.js';
+import { Spool, type SpoolRecord } from '../src/sinks/spool/index.js';
+import { segmentName } from '../src/sinks/spool/record.js';
 import { recordLogs, sleep, tempDir, waitFor } from './helpers/sinks.js';
 
 const silent = recordLogs('silent').logger;

@@ -4,7 +4,7 @@
 import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { SpoolRecord } from './spool.js';
+import type { SpoolRecord } from './spool/index.js';
 import type { DeliveryOutcome, DeliveryTransport } from './spooled-sink.js';
 
 export interface FileTransportOptions {

@@ -5,6 +5,8 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
+import { assertNever } from '../assert-never.js';
+import type { Clock } from '../clock.js';
 import { sinkNames, sinksConfigSchema, type SinkConfig, type SinkConfigInput } from './config.js';
 import { FileTransport } from './file.js';
 import { Secrets, urlSecrets } from '../secrets.js';
@@ -23,6 +25,7 @@ export {
 } from './config.js';
 export { SINK_METRIC_NAMES } from './metrics.js';
 export { redactUrl } from '../secrets.js';
+export { SpoolLockedError } from './spool/index.js';
 export { SIGNATURE_HEADER, signBody } from './signature.js';
 
 export interface SinkDeps {
@@ -32,8 +35,10 @@ export interface SinkDeps {
   baseDir: string;
   /** Where the stdout sink writes; process.stdout unless a test or an embedding says otherwise. */
   stdout?: NodeJS.WritableStream;
-  /** On close, how long a healthy sink keeps delivering its backlog (default 5000 ms). */
+  /** On close, how long a healthy sink keeps delivering its backlog. @defaultValue SPOOLED_SINK.closeDrainMs */
   closeDrainMs?: number;
+  /** Time for every sink's timers (retries, flushes, spool); the real clock unless a test drives it. */
+  clock?: Clock;
 }
 
 const USER_AGENT = 'cms-events';
@@ -71,7 +76,13 @@ export async function createSinks(configs: readonly SinkConfigInput[], deps: Sin
 async function createSink(config: SinkConfig, name: string, deps: SinkDeps): Promise<Sink> {
   const logger = deps.logger;
   if (config.type === 'stdout') {
-    return new StdoutSink({ name, logger, registry: deps.registry, ...(deps.stdout ? { stream: deps.stdout } : {}) });
+    return new StdoutSink({
+      name,
+      logger,
+      registry: deps.registry,
+      ...(deps.stdout ? { stream: deps.stdout } : {}),
+      ...(deps.clock ? { clock: deps.clock } : {}),
+    });
   }
   const sinkLogger = logger.child({ sink: name });
   let transport: DeliveryTransport;
@@ -127,7 +138,7 @@ async function createSink(config: SinkConfig, name: string, deps: SinkDeps): Pro
       break;
     }
     default:
-      return assertNever(config);
+      return assertNever(config, 'sink type');
   }
   try {
     return await SpooledSink.create(
@@ -142,6 +153,7 @@ async function createSink(config: SinkConfig, name: string, deps: SinkDeps): Pro
         logger,
         registry: deps.registry,
         ...(deps.closeDrainMs !== undefined ? { closeDrainMs: deps.closeDrainMs } : {}),
+        ...(deps.clock ? { clock: deps.clock } : {}),
       },
       transport,
     );
@@ -149,8 +161,4 @@ async function createSink(config: SinkConfig, name: string, deps: SinkDeps): Pro
     await transport.close().catch(() => {});
     throw new Error(`sink "${name}": cannot open its spool: ${(error as Error).message}`, { cause: error });
   }
-}
-
-function assertNever(value: never): never {
-  throw new Error(`unknown sink type ${JSON.stringify(value)}`);
 }

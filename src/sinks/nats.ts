@@ -12,7 +12,7 @@ import { jetstream, jetstreamManager, JetStreamApiError, type JetStreamClient } 
 import type { Logger } from 'pino';
 import { withDeadline } from './deadline.js';
 import { redactUrl, type Secrets } from '../secrets.js';
-import type { SpoolRecord } from './spool.js';
+import type { SpoolRecord } from './spool/index.js';
 import type { DeliveryOutcome, DeliveryTransport } from './spooled-sink.js';
 
 const STREAM_NOT_FOUND = 10059;

@@ -10,7 +10,7 @@ import { createClient } from 'redis';
 import type { Logger } from 'pino';
 import { withDeadline } from './deadline.js';
 import { redactUrl, type Secrets } from '../secrets.js';
-import type { SpoolRecord } from './spool.js';
+import type { SpoolRecord } from './spool/index.js';
 import type { DeliveryOutcome, DeliveryTransport } from './spooled-sink.js';
 
 export interface RedisTransportOptions {

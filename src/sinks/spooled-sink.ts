@@ -4,9 +4,13 @@
 // so events reach the downstream in spool order, which is the per-server order of the hub.
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { assertNever } from '../assert-never.js';
+import { Backoff } from '../backoff.js';
+import { realClock, sleep, type Clock } from '../clock.js';
+import { SPOOLED_SINK } from '../defaults.js';
 import type { CmsEvent } from '../state/events.js';
 import { sinkMetrics, type SinkMetrics } from './metrics.js';
-import { Spool, type SpoolRecord } from './spool.js';
+import { Spool, type SpoolRecord } from './spool/index.js';
 import type { Sink, SinkState, SinkStatus } from './types.js';
 
 export type DeliveryOutcome =
@@ -43,8 +47,10 @@ export interface SpooledSinkOptions {
   backoffMaxMs: number;
   logger: Logger;
   registry: Registry;
-  /** On close, how long to keep delivering the backlog to a healthy downstream. */
+  /** On close, how long to keep delivering the backlog to a healthy downstream. @defaultValue SPOOLED_SINK.closeDrainMs */
   closeDrainMs?: number;
+  /** Drives the retry waits, the close waits, the failure streak and the spool's timers. */
+  clock?: Clock;
 }
 
 /** Extra status fields of spooled sinks (GET /api/sinks shows them too). */
@@ -57,20 +63,14 @@ export interface SpooledSinkStatus extends SinkStatus {
   lastDeliveryAt: string | null;
 }
 
-const BATCH_MAX_BYTES = 4 * 1024 * 1024;
-/** A failure streak longer than this (or FAILING_AFTER_ATTEMPTS attempts) turns `retrying` into `failing`. */
-const FAILING_AFTER_MS = 30_000;
-const FAILING_AFTER_ATTEMPTS = 5;
-/** While failing, repeat the warning at most this often. */
-const FAILURE_LOG_INTERVAL_MS = 60_000;
-const RETRY_AFTER_CAP_MS = 15 * 60_000;
-const CLOSE_ABORT_GRACE_MS = 2000;
-
 export class SpooledSink implements Sink {
   readonly name: string;
   readonly type: string;
   private readonly logger: Logger;
   private readonly metrics: SinkMetrics;
+  private readonly clock: Clock;
+  /** Equal jitter: a downstream that just failed is not tried again at once. */
+  private readonly backoff: Backoff;
   private readonly abort = new AbortController();
   private readonly loop: Promise<void>;
   private state: SinkState = 'ok';
@@ -80,7 +80,7 @@ export class SpooledSink implements Sink {
   private lastError: string | null = null;
   private lastErrorAt: Date | null = null;
   private lastDeliveryAt: Date | null = null;
-  private streak: { since: number; attempts: number; lastLog: number } | null = null;
+  private streak: { since: number; lastLog: number } | null = null;
   private fullSince: number | null = null;
   private closing: Promise<void> | null = null;
   private writeAfterCloseLogged = false;
@@ -94,6 +94,7 @@ export class SpooledSink implements Sink {
       maxBytes: options.spoolMaxBytes,
       logger,
       onFullChange: (full) => sink?.onFullChange(full),
+      ...(options.clock ? { clock: options.clock } : {}),
     });
     sink = new SpooledSink(options, logger, spool, transport);
     if (spool.full) sink.onFullChange(true);
@@ -109,6 +110,8 @@ export class SpooledSink implements Sink {
     this.name = options.name;
     this.type = options.type;
     this.logger = logger;
+    this.clock = options.clock ?? realClock;
+    this.backoff = new Backoff({ initialMs: options.backoffInitialMs, maxMs: options.backoffMaxMs, jitter: 'equal' });
     this.metrics = sinkMetrics(options.registry, options.name, {
       backlog: () => this.spool.backlog,
       spoolBytes: () => this.spool.diskBytes,
@@ -160,20 +163,16 @@ export class SpooledSink implements Sink {
 
   private async shutdown(): Promise<void> {
     await this.spool.flush();
-    const drainMs = this.options.closeDrainMs ?? 5000;
+    const drainMs = this.options.closeDrainMs ?? SPOOLED_SINK.closeDrainMs;
     if (this.state === 'ok' && this.spool.backlog > 0 && drainMs > 0) {
       // A healthy downstream gets a moment to take the rest; anything left waits in the spool.
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, drainMs);
-        this.drained = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
+      const drained = new AbortController();
+      this.drained = () => drained.abort();
+      await sleep(this.clock, drainMs, drained.signal);
     }
     this.abort.abort();
     const grace = new AbortController();
-    await Promise.race([this.loop, sleep(CLOSE_ABORT_GRACE_MS, grace.signal)]);
+    await Promise.race([this.loop, sleep(this.clock, SPOOLED_SINK.closeAbortGraceMs, grace.signal)]);
     grace.abort();
     await this.transport.close().catch((error: unknown) => {
       this.logger.warn({ error: String(error) }, 'closing the connection failed');
@@ -189,7 +188,7 @@ export class SpooledSink implements Sink {
   private async run(): Promise<void> {
     const signal = this.abort.signal;
     while (!signal.aborted) {
-      const batch = await this.spool.next(this.options.batch, BATCH_MAX_BYTES, signal);
+      const batch = await this.spool.next(this.options.batch, SPOOLED_SINK.batchMaxBytes, signal);
       if (batch.length === 0) continue;
       let rest = batch.filter((r) => {
         if (r.corrupt === undefined) return true;
@@ -214,7 +213,7 @@ export class SpooledSink implements Sink {
               rest = rest.slice(outcome.delivered);
             }
             const delay = this.failed(outcome.error, outcome.retryAfterMs);
-            await sleep(delay, signal);
+            await sleep(this.clock, delay, signal);
             break;
           }
           case 'rejected': {
@@ -230,7 +229,7 @@ export class SpooledSink implements Sink {
             break;
           }
           default:
-            assertNever(outcome);
+            assertNever(outcome, 'delivery outcome');
         }
       }
       if (rest.length === 0) this.spool.ack(batch[batch.length - 1]!);
@@ -242,7 +241,7 @@ export class SpooledSink implements Sink {
     this.spool.ack(records[records.length - 1]!);
     this.delivered += records.length;
     this.metrics.delivered(records.length);
-    const now = Date.now();
+    const now = this.clock.now();
     for (const r of records) {
       const at = Date.parse(r.ts);
       if (!Number.isNaN(at)) this.metrics.latency(Math.max(0, now - at) / 1000);
@@ -250,34 +249,35 @@ export class SpooledSink implements Sink {
     this.lastDeliveryAt = new Date(now);
     if (this.streak) {
       this.logger.info(
-        { attempts: this.streak.attempts, downMs: now - this.streak.since, backlog: this.spool.backlog },
+        { attempts: this.backoff.attempt, downMs: now - this.streak.since, backlog: this.spool.backlog },
         'delivery works again',
       );
       this.streak = null;
+      this.backoff.reset();
     }
     this.state = 'ok';
   }
 
   /** Records a failed attempt; returns how long to wait before the next one. */
   private failed(error: string, retryAfterMs?: number): number {
-    const now = Date.now();
+    const now = this.clock.now();
     this.failures += 1;
     this.metrics.failure();
     this.lastError = error;
     this.lastErrorAt = new Date(now);
     const first = this.streak === null;
-    this.streak ??= { since: now, attempts: 0, lastLog: now };
-    this.streak.attempts += 1;
+    this.streak ??= { since: now, lastLog: now };
+    // Counted even when the downstream names its own delay, so that the windows keep growing.
+    const backoff = this.backoff.next();
+    const attempts = this.backoff.attempt;
     const wasFailing = this.state === 'failing';
     this.state =
-      this.streak.attempts >= FAILING_AFTER_ATTEMPTS || now - this.streak.since >= FAILING_AFTER_MS ? 'failing' : 'retrying';
-    const exp = Math.min(this.options.backoffMaxMs, this.options.backoffInitialMs * 2 ** Math.min(this.streak.attempts - 1, 30));
-    const backoff = exp / 2 + (Math.random() * exp) / 2;
-    const delay = retryAfterMs !== undefined ? Math.min(Math.max(retryAfterMs, 0), RETRY_AFTER_CAP_MS) : backoff;
-    if (first || (this.state === 'failing' && !wasFailing) || now - this.streak.lastLog >= FAILURE_LOG_INTERVAL_MS) {
+      attempts >= SPOOLED_SINK.failingAfterAttempts || now - this.streak.since >= SPOOLED_SINK.failingAfterMs ? 'failing' : 'retrying';
+    const delay = retryAfterMs !== undefined ? Math.min(Math.max(retryAfterMs, 0), SPOOLED_SINK.retryAfterCapMs) : backoff;
+    if (first || (this.state === 'failing' && !wasFailing) || now - this.streak.lastLog >= SPOOLED_SINK.failureLogIntervalMs) {
       this.streak.lastLog = now;
       this.logger.warn(
-        { error, attempts: this.streak.attempts, retryInMs: Math.round(delay), backlog: this.spool.backlog, state: this.state },
+        { error, attempts, retryInMs: Math.round(delay), backlog: this.spool.backlog, state: this.state },
         'delivery failed; retrying (events stay in the spool)',
       );
     }
@@ -289,9 +289,10 @@ export class SpooledSink implements Sink {
     this.rejected += records.length;
     this.metrics.rejected(records.length);
     this.lastError = error;
-    this.lastErrorAt = new Date();
+    this.lastErrorAt = new Date(this.clock.now());
     this.state = 'failing';
     this.streak = null;
+    this.backoff.reset();
     this.logger.error(
       { error, events: records.length, firstId: records[0]!.id, lastId: records[records.length - 1]!.id },
       'downstream refused a batch for good; these events are not delivered and will not be retried',
@@ -300,32 +301,15 @@ export class SpooledSink implements Sink {
 
   private onFullChange(full: boolean): void {
     if (full) {
-      this.fullSince = Date.now();
+      this.fullSince = this.clock.now();
       this.metrics.spoolFullEpisode();
       this.logger.warn(
         { backlog: this.spool.backlog, backlogBytes: this.spool.backlogBytes, maxBytes: this.options.spoolMaxBytes },
         'spool full: holding the hub (and the acks to the CMS) back until the downstream catches up',
       );
     } else {
-      this.logger.info({ heldMs: this.fullSince === null ? 0 : Date.now() - this.fullSince }, 'spool has room again');
+      this.logger.info({ heldMs: this.fullSince === null ? 0 : this.clock.now() - this.fullSince }, 'spool has room again');
       this.fullSince = null;
     }
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
-
-function assertNever(value: never): never {
-  throw new Error(`unexpected delivery outcome ${JSON.stringify(value)}`);
 }

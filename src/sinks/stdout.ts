@@ -1,22 +1,18 @@
 // NDJSON on stdout: one event per line and nothing else (logs go to stderr). Lines are
-// gathered for up to FLUSH_DELAY_MS and written as one chunk, so a burst of events costs one
+// gathered for up to STDOUT.flushDelayMs and written as one chunk, so a burst of events costs one
 // write(2), not one per event. The delay (rather than one flush per event-loop turn) matters in
 // lock-step: each CMS message arrives in a turn of its own, and a write(2) per message (plus the
 // reader's wake-up) cost more than all of the daemon's own work on it. When the reader of
 // stdout is slower than the feed, the stream's backpressure (`write` → false, then 'drain') is
-// honoured: lines wait in memory and, past HIGH_WATER_BYTES, `write` returns a promise so that
+// honoured: lines wait in memory and, past STDOUT.highWaterBytes, `write` returns a promise so that
 // the hub holds its acks back.
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { realClock, sleep, type Clock } from '../clock.js';
+import { STDOUT } from '../defaults.js';
 import type { CmsEvent } from '../state/events.js';
 import { sinkMetrics, type SinkMetrics } from './metrics.js';
 import type { Sink, SinkState, SinkStatus } from './types.js';
-
-const CHUNK_BYTES = 256 * 1024;
-const HIGH_WATER_BYTES = 8 * 1024 * 1024;
-const LOW_WATER_BYTES = 1024 * 1024;
-const CLOSE_TIMEOUT_MS = 5000;
-const FLUSH_DELAY_MS = 1;
 
 export interface StdoutSinkOptions {
   name: string;
@@ -24,6 +20,8 @@ export interface StdoutSinkOptions {
   registry: Registry;
   /** Defaults to process.stdout; tests pass their own stream. */
   stream?: NodeJS.WritableStream;
+  /** Drives the flush timer and the close timeout; the real clock by default. */
+  clock?: Clock;
 }
 
 export class StdoutSink implements Sink {
@@ -32,10 +30,14 @@ export class StdoutSink implements Sink {
   private readonly stream: NodeJS.WritableStream;
   private readonly logger: Logger;
   private readonly metrics: SinkMetrics;
+  private readonly clock: Clock;
   private lines: string[] = [];
   /** `ts` of the oldest line waiting, for the delivery latency metric. */
   private oldestTs: string | undefined;
-  /** When the oldest line waiting was handed over (performance.now()). */
+  /**
+   * When the oldest line waiting was handed over: performance.now(), not the clock, because the
+   * age check needs sub-millisecond resolution against a 1 ms delay (see `write`).
+   */
   private oldestAt = 0;
   private bufferedBytes = 0;
   private scheduled = false;
@@ -52,6 +54,7 @@ export class StdoutSink implements Sink {
   constructor(options: StdoutSinkOptions) {
     this.name = options.name;
     this.stream = options.stream ?? process.stdout;
+    this.clock = options.clock ?? realClock;
     this.logger = options.logger.child({ sink: options.name });
     this.metrics = sinkMetrics(options.registry, options.name, {
       backlog: () => this.lines.length,
@@ -77,16 +80,16 @@ export class StdoutSink implements Sink {
     this.bufferedBytes += line.length + 1;
     // The timer cannot fire while the event loop works through a burst (many servers' frames
     // ready in one poll), so the age of the oldest line is also checked here: no line waits
-    // much more than FLUSH_DELAY_MS for its write, however long the burst.
-    if (this.bufferedBytes >= CHUNK_BYTES || now - this.oldestAt >= FLUSH_DELAY_MS) this.flush();
+    // much more than STDOUT.flushDelayMs for its write, however long the burst.
+    if (this.bufferedBytes >= STDOUT.chunkBytes || now - this.oldestAt >= STDOUT.flushDelayMs) this.flush();
     else if (!this.scheduled) {
       this.scheduled = true;
-      setTimeout(() => {
+      this.clock.setTimeout(() => {
         this.scheduled = false;
         this.flush();
-      }, FLUSH_DELAY_MS);
+      }, STDOUT.flushDelayMs);
     }
-    if (this.bufferedBytes >= HIGH_WATER_BYTES) {
+    if (this.bufferedBytes >= STDOUT.highWaterBytes) {
       if (!this.room) {
         let resolve!: () => void;
         const promise = new Promise<void>((r) => (resolve = r));
@@ -112,12 +115,12 @@ export class StdoutSink implements Sink {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const deadline = Date.now() + CLOSE_TIMEOUT_MS;
-    while (this.lines.length > 0 && !this.broken && Date.now() < deadline) {
-      if (this.waitingDrain) await this.drainOrTimeout(deadline - Date.now());
+    const deadline = this.clock.now() + STDOUT.closeTimeoutMs;
+    while (this.lines.length > 0 && !this.broken && this.clock.now() < deadline) {
+      if (this.waitingDrain) await this.drainOrTimeout(deadline - this.clock.now());
       else this.flush();
     }
-    if (!this.broken && this.waitingDrain) await this.drainOrTimeout(deadline - Date.now());
+    if (!this.broken && this.waitingDrain) await this.drainOrTimeout(deadline - this.clock.now());
     if (this.lines.length > 0) {
       this.logger.error({ events: this.lines.length }, 'stdout did not take the last events before the close timeout');
     }
@@ -148,13 +151,13 @@ export class StdoutSink implements Sink {
     // One observation per chunk, for its oldest line: parsing every event's ts back and
     // observing each cost more than the write itself when pipelined.
     const oldest = Date.parse(oldestTs!);
-    if (!Number.isNaN(oldest)) this.metrics.latency(Math.max(0, Date.now() - oldest) / 1000);
+    if (!Number.isNaN(oldest)) this.metrics.latency(Math.max(0, this.clock.now() - oldest) / 1000);
     if (!ok) {
       this.waitingDrain = true;
       this.stream.once('drain', () => {
         this.waitingDrain = false;
         this.flush();
-        if (this.room && this.bufferedBytes < LOW_WATER_BYTES) {
+        if (this.room && this.bufferedBytes < STDOUT.lowWaterBytes) {
           this.room.resolve();
           this.room = null;
         }
@@ -162,16 +165,12 @@ export class StdoutSink implements Sink {
     }
   }
 
-  private drainOrTimeout(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.stream.off('drain', done);
-        resolve();
-      };
-      const timer = setTimeout(done, Math.max(0, ms));
-      this.stream.once('drain', done);
-    });
+  private async drainOrTimeout(ms: number): Promise<void> {
+    const drained = new AbortController();
+    const done = () => drained.abort();
+    this.stream.once('drain', done);
+    await sleep(this.clock, Math.max(0, ms), drained.signal);
+    this.stream.off('drain', done);
   }
 
   /** stdout is gone (EPIPE: the reader exited): nothing can be delivered any more. */

@@ -1,20 +1,18 @@
 // What a spool folder holds when it is opened: which segments exist, where the delivered
 // cursor points, how many undelivered records follow it. A record cut short by a crash
 // mid-write is trimmed here, so that the reader only ever sees whole lines.
-import { open, mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
+import { open, readdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-
-const SEGMENT_RE = /^seg-(\d{12})\.log$/;
-const READ_CHUNK_BYTES = 1024 * 1024;
-
-export const segmentName = (seq: number) => `seg-${String(seq).padStart(12, '0')}.log`;
+import { SPOOL } from '../../defaults.js';
+import { readCursor, type SegmentPosition } from './cursor.js';
+import { SEGMENT_FILE, segmentName } from './record.js';
 
 export interface RecoveredSpool {
   /** Size of every segment kept. */
   segments: Map<number, number>;
   /** First undelivered byte. */
-  cursor: { seg: number; off: number };
+  cursor: SegmentPosition;
   /** Undelivered records and bytes after the cursor. */
   count: number;
   bytes: number;
@@ -22,29 +20,15 @@ export interface RecoveredSpool {
   nextSeg: number;
 }
 
-/** Reads what a previous run left: segments, cursor, backlog; trims a torn last record. */
+/** Reads what a previous run left in `dir` (which exists): segments, cursor, backlog; trims a torn last record. */
 export async function recover(dir: string, logger: Logger): Promise<RecoveredSpool> {
-  await mkdir(dir, { recursive: true });
   const seqs = (await readdir(dir))
-    .map((f) => SEGMENT_RE.exec(f))
+    .map((f) => SEGMENT_FILE.exec(f))
     .filter((m): m is RegExpExecArray => m !== null)
     .map((m) => Number(m[1]))
     .sort((a, b) => a - b);
 
-  let cursor = { seg: 0, off: 0 };
-  try {
-    const saved = JSON.parse(await readFile(path.join(dir, 'cursor.json'), 'utf8')) as { segment?: unknown; offset?: unknown };
-    if (Number.isSafeInteger(saved.segment) && Number.isSafeInteger(saved.offset)) {
-      cursor = { seg: saved.segment as number, off: saved.offset as number };
-    } else {
-      throw new Error('malformed');
-    }
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-      logger.warn({ spool: dir }, 'spool: unreadable cursor.json; delivering the whole spool again');
-    }
-  }
-
+  let cursor = await readCursor(dir, logger);
   const segments = new Map<number, number>();
   for (const seq of seqs) {
     if (seq < cursor.seg) {
@@ -114,7 +98,7 @@ async function trimTornTail(file: string, size: number): Promise<number> {
 async function countNewlines(file: string, from: number, to: number): Promise<number> {
   const fh = await open(file, 'r');
   try {
-    const chunk = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+    const chunk = Buffer.allocUnsafe(SPOOL.readChunkBytes);
     let count = 0;
     for (let at = from; at < to; ) {
       const { bytesRead } = await fh.read(chunk, 0, Math.min(chunk.length, to - at), at);
