@@ -9,6 +9,8 @@ import { startSimulator, type SimulatedServer } from '../src/simulator/index.js'
 import { freePort, getJson, serverEntry, startDaemon, tempDir, writeConfig, type Daemon } from './helpers/daemon.js';
 import { waitFor } from './helpers/wait.js';
 
+/** How many log lines so far say `text`. */
+const logged = (d: Daemon, text: string) => d.stderr().split(text).length - 1;
 const connected = (d: Daemon, server: string) =>
   d.events.filter((e) => e.type === 'server.connected' && e.server === server).length;
 const disconnected = (d: Daemon, server: string) =>
@@ -87,8 +89,11 @@ describe('config file followed live', () => {
     const { body } = await getJson<any[]>(`${api}/api/servers`);
     assert.deepEqual(body.map((s) => s.name).sort(), ['cms-a', 'cms-b']);
     assert.equal(daemon.child.exitCode, null, 'still running');
+    const changes = logged(daemon, 'server set changed');
     writeServers([serverEntry('cms-a', a), serverEntry('cms-b', b, { password: undefined, passwordEnv: 'CMS_TEST_PASSWORD_B' })]);
-    await new Promise((r) => setTimeout(r, 500));
+    // Once the mended file is read, any restart would already have begun (it starts with 'server set changed').
+    await waitFor(() => /config file is valid again and unchanged/.test(daemon.stderr()), 'the mended file to be read');
+    assert.equal(logged(daemon, 'server set changed'), changes, 'no server set change');
     assert.equal(connected(daemon, 'cms-b'), 1, 'an unchanged server is not restarted by a mended file');
   });
 

@@ -93,10 +93,13 @@ test('a full sink holds the acks to the CMS back until it has room; nothing is l
     }
     // The write that found the sink full returned a promise: the message after it is not acked.
     await waitFor(() => server.stats().queued > 0, 'messages waiting at the server');
-    const held = server.stats();
-    await sleep(300);
+    // The client has read every frame the server sent (its messages, and one messageAck per
+    // subscribeRequest), the last of them the message the server waits for: it holds that ack.
+    const client = () => hub.servers()[0]!.counters;
+    const framesSent = () => server.stats().messagesSent + server.stats().subscribeRequests;
+    await waitFor(() => client().messagesReceived === framesSent(), 'the held message to reach the client');
     const still = server.stats();
-    assert.equal(still.acksReceived, held.acksReceived, 'no ack while the sink is full');
+    assert.equal(still.acksReceived, client().acksSent, 'no ack while the sink is full');
     assert.equal(still.unacked, 1, 'one message waits for its ack');
     assert.ok(still.queued > 0, 'the server holds the rest back (stop-and-wait)');
 

@@ -5,7 +5,8 @@ import { CALL_ELEMENTS, type Subscription } from '../src/protocol/index.js';
 import type { SimulatedServer, SimulatorOptions } from '../src/simulator/index.js';
 import { openSocket, requestToken, type Probe, type ProbeFrame } from '../src/simulator/probe-client.js';
 import { probe, simulator } from './helpers/simulators.js';
-import { sleep } from './helpers/wait.js';
+import { ManualClock } from './helpers/manual-clock.js';
+import { sleep, waitFor } from './helpers/wait.js';
 
 const calls: Subscription = { index: 1, type: 'calls', elements: CALL_ELEMENTS };
 const messageIds = (p: Probe) => p.messages().map((m) => m.messageId);
@@ -25,19 +26,21 @@ describe('ack window', () => {
     const p = await probe(server, false);
     p.subscribe([calls]);
     await p.waitForCount(2); // messageAck + pending
-    await sleep(150);
-    assert.deepEqual(messageIds(p), [1], 'nothing more while message 1 is unacked');
-    // pending (sent), active and the snapshot (waiting for room in the window)
+    // pending (sent), active and the snapshot (held back, waiting for room in the window): the
+    // server's own accounting shows it holding them, so the probe has nothing more to wait for.
+    await waitFor(() => server.stats().queued === 2, 'active and the snapshot queued');
     assert.deepEqual([server.stats().unacked, server.stats().queued], [1, 2]);
+    assert.deepEqual(messageIds(p), [1], 'nothing more while message 1 is unacked');
     p.ack(1);
     await p.waitForCount(3);
-    await sleep(100);
+    await waitFor(() => server.stats().acksReceived === 1, 'the ack counted');
+    assert.deepEqual([server.stats().unacked, server.stats().queued], [1, 1]);
     assert.deepEqual(messageIds(p), [1, 2]);
     p.ack(2);
     await p.waitForCount(4);
     assert.deepEqual(messageIds(p), [1, 2, 3]);
     assert.equal(p.messages()[2]?.type, 'callListUpdate');
-    assert.deepEqual([server.stats().unacked, server.stats().queued], [1, 0]);
+    assert.equal(server.stats().queued, 0);
     let idle = false;
     void server.idle().then(() => (idle = true));
     await sleep(30);
@@ -52,7 +55,8 @@ describe('ack window', () => {
     const p = await probe(server, false);
     p.subscribe([calls]);
     await p.waitForCount(3);
-    await sleep(150);
+    await waitFor(() => server.stats().queued === 1, 'the snapshot queued');
+    assert.deepEqual([server.stats().unacked, server.stats().queued], [2, 1]);
     assert.deepEqual(messageIds(p), [1, 2]);
     p.ack(1);
     await p.waitForCount(4);
@@ -60,23 +64,33 @@ describe('ack window', () => {
   });
 
   test('ack timeout with "close": the socket is closed and the timeout recorded', async () => {
-    const server = await busyServer({ switches: { ackTimeoutMs: 150 } });
+    const clock = new ManualClock();
+    const server = await busyServer({ switches: { ackTimeoutMs: 150 }, clock });
     const p = await probe(server, false);
     p.subscribe([calls]);
-    const closed = await Promise.race([p.closed, sleep(2000).then(() => undefined)]);
+    await p.waitForCount(2);
+    await clock.advance(149);
+    assert.deepEqual(kinds(server), [], 'not before the timeout');
+    await clock.advance(1);
+    const closed = await p.closed;
     assert.equal(closed?.code, 1008);
     assert.deepEqual(kinds(server), ['ackTimeout']);
     assert.deepEqual(messageIds(p), [1]);
   });
 
   test('ack timeout with "stall": the socket stays open and never carries another message', async () => {
-    const server = await busyServer({ switches: { ackTimeoutMs: 150, ackTimeoutAction: 'stall' } });
+    const clock = new ManualClock();
+    const server = await busyServer({ switches: { ackTimeoutMs: 150, ackTimeoutAction: 'stall' }, clock });
     const p = await probe(server, false);
     p.subscribe([calls]);
-    await sleep(400);
+    await p.waitForCount(2);
+    await clock.advance(400);
+    assert.deepEqual(kinds(server), ['ackTimeout']);
     p.ack(1); // too late
+    await waitFor(() => server.stats().acksReceived === 1, 'the late ack to arrive');
     server.world.createCall();
-    await sleep(150);
+    // The stalled connection drops what it would send: nothing is queued and nothing goes out.
+    assert.equal(server.stats().queued, 0);
     assert.deepEqual(messageIds(p), [1]);
     assert.equal(server.stats().openConnections, 1);
     assert.deepEqual(kinds(server), ['ackTimeout']);
@@ -84,15 +98,18 @@ describe('ack window', () => {
   });
 
   test('acks that keep coming in time keep the connection alive past the timeout', async () => {
-    const server = await busyServer({ switches: { ackTimeoutMs: 200 } });
+    const clock = new ManualClock();
+    const server = await busyServer({ switches: { ackTimeoutMs: 200 }, clock });
     const p = await probe(server);
     p.subscribe([calls]);
     const world = server.world;
     const id = world.createCall();
     for (let i = 0; i < 5; i += 1) {
       world.updateCall(id, { name: `tick ${i}` });
-      await sleep(80);
+      await server.idle(); // acked
+      await clock.advance(80);
     }
+    assert.equal(clock.now() - Date.UTC(2026, 0, 1), 400, 'twice the timeout has passed');
     await server.idle();
     assert.equal(server.stats().openConnections, 1);
     assert.deepEqual(server.violations(), []);
@@ -215,7 +232,7 @@ describe('faults', () => {
     server.world.createCall();
     server.faults.stallAcks(true);
     p.subscribe([calls]);
-    await sleep(200);
+    await waitFor(() => server.stats().subscribeRequests === 1, 'the request to arrive');
     assert.equal(p.frames.length, 0, 'no messageAck and no subscriptionUpdate while stalled');
     server.faults.stallAcks(false);
     await p.waitForCount(4);

@@ -13,7 +13,8 @@ import {
 } from '../src/protocol/index.js';
 import { startCluster, startControlApi, startSimulator, startTraffic, type SimulatedServer } from '../src/simulator/index.js';
 import { Probe, requestToken, type ProbeFrame } from '../src/simulator/probe-client.js';
-import { sleep } from './helpers/wait.js';
+import { ManualClock } from './helpers/manual-clock.js';
+import { sleep, waitFor } from './helpers/wait.js';
 
 const cleanups: Array<() => Promise<unknown> | void> = [];
 after(async () => {
@@ -165,7 +166,7 @@ describe('traffic', () => {
     cleanups.push(() => probe.close());
     const follower = new Follower(probe);
     const traffic = startTraffic(server.world, { rate: 500, random: seeded(7), maxCalls: 3 });
-    await sleep(2500);
+    await waitFor(() => probe.messages().length > 1200, 'a busy stream');
     traffic.stop();
     await settle(server, follower);
 
@@ -197,8 +198,13 @@ describe('traffic', () => {
     const probe = await Probe.open(server);
     cleanups.push(() => probe.close());
     const follower = new Follower(probe);
-    const traffic = startTraffic(server.world, { rate: 40, random: seeded(3) });
-    await sleep(2000);
+    // The pace runs on a manual clock: two seconds pass exactly, however busy the machine is.
+    const clock = new ManualClock();
+    const traffic = startTraffic(server.world, { rate: 40, random: seeded(3), clock });
+    for (let ms = 0; ms < 2000; ms += 20) {
+      await clock.advance(20);
+      await server.idle();
+    }
     traffic.stop();
     const count = probe.messages().length;
     assert.ok(count >= 30 && count <= 160, `about 80 messages in 2 s at rate 40, got ${count}`);
@@ -283,8 +289,9 @@ describe('control API', () => {
     assert.deepEqual(violations.body.map((v: { kind: string }) => v.kind), ['badJson']);
     assert.equal((await call('POST', '/servers/alpha/faults/stall', { on: true })).status, 204);
     from = probe.frames.length;
+    const requests = alpha.stats().subscribeRequests;
     probe.subscribe([]);
-    await sleep(100);
+    await waitFor(() => alpha.stats().subscribeRequests > requests, 'the request to arrive');
     assert.equal(probe.frames.length, from, 'stalled: the request is not acked');
     assert.equal((await call('POST', '/servers/alpha/faults/stall', { on: false })).status, 204);
     await probe.waitFor((f) => f.kind === 'messageAck', { from });
@@ -307,8 +314,7 @@ describe('cluster', () => {
     const ports = cluster.servers.map((s) => s.port);
     assert.equal(new Set(ports).size, 3);
     assert.deepEqual(cluster.servers.map((s) => s.name), ['cms-1', 'cms-2', 'cms-3']);
-    await sleep(300);
-    assert.ok(cluster.servers.every((s) => s.world.listCalls().length > 0), 'traffic plays on every server');
+    await waitFor(() => cluster.servers.every((s) => s.world.listCalls().length > 0), 'traffic on every server');
     assert.notEqual(cluster.servers[0]?.world, cluster.servers[1]?.world);
     await cluster.stop();
     await assert.rejects(requestToken(cluster.servers[0] as SimulatedServer));
@@ -336,7 +342,7 @@ describe('simulate command', () => {
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     child.stderr.resume();
-    for (let i = 0; i < 150 && !out.includes('control '); i += 1) await sleep(50);
+    await waitFor(() => out.includes('control '), 'the listing', 7500);
     const lines = out.trim().split('\n');
     assert.equal(lines.length, 3, out);
     const servers = lines.slice(0, 2).map((line) => {

@@ -9,7 +9,7 @@ import { CALL_ELEMENTS, CALL_INFO_ELEMENTS, CALL_ROSTER_ELEMENTS, type ServerMes
 import type { SimulatedServer } from '../src/simulator/index.js';
 import { openSocket, requestToken, type Probe, type ProbeFrame } from '../src/simulator/probe-client.js';
 import { probe, simulator } from './helpers/simulators.js';
-import { sleep } from './helpers/wait.js';
+import { ManualClock } from './helpers/manual-clock.js';
 
 const FIXTURE = readFileSync(new URL('../../shared/fixtures/meeting.ndjson', import.meta.url), 'utf8')
   .trim()
@@ -78,14 +78,16 @@ describe('authentication', () => {
     assert.deepEqual(await openSocket(server, undefined), { refused: 401 }, 'no token is refused');
     assert.deepEqual(await openSocket(server, 'made-up'), { refused: 401 }, 'an unknown token is refused');
 
-    server.switches.tokenTtlMs = 50;
-    try {
-      const { token: stale } = await requestToken(server);
-      await sleep(120);
-      assert.deepEqual(await openSocket(server, stale), { refused: 401 }, 'an expired token is refused');
-    } finally {
-      server.switches.tokenTtlMs = 30_000;
-    }
+    const clock = new ManualClock();
+    const timed = await simulator({ clock, switches: { tokenTtlMs: 50 } });
+    const { token: fresh } = await requestToken(timed);
+    await clock.advance(50);
+    const inTime = await openSocket(timed, fresh);
+    assert.ok(!('refused' in inTime), 'a token is good for its whole TTL');
+    inTime.close();
+    const { token: stale } = await requestToken(timed);
+    await clock.advance(51);
+    assert.deepEqual(await openSocket(timed, stale), { refused: 401 }, 'an expired token is refused');
   });
 
   test('reusable tokens and the refusal status are switches', async () => {

@@ -1,6 +1,7 @@
 // One event socket, server side: the outgoing queue and its ack window, the ack timeout, the
 // subscription set, and the record of every protocol rule the client breaks.
 import type { WebSocket, RawData } from 'ws';
+import type { Clock, TimerHandle } from '../clock.js';
 import { buildAck, buildMessage, parseClientFrame, type FrameError, type ServerMessage, type SubscribeRequest } from '../protocol/index.js';
 import { checkRequest, SubscriptionIndex, type LiveSubscription } from './subscriptions.js';
 import { deltaMessages, lateRosterUpdate, snapshot, subscriptionUpdate } from './updates.js';
@@ -11,6 +12,8 @@ import type { CallRecord, SimulatedWorld, WorldChange } from './world.js';
 export interface ConnectionHost {
   readonly switches: SimulatorSwitches;
   readonly world: SimulatedWorld;
+  /** Ack timeouts run on it (tests move a manual one). */
+  readonly clock: Clock;
   acksStalled(): boolean;
   violation(connectionId: number, kind: string, detail: string): void;
   messageSent(connectionId: number, messageId: number): void;
@@ -41,7 +44,7 @@ export class EventConnection {
   private head = 0;
   /** Unacked message id → when it was sent; Map order is send order, so the first is the oldest. */
   private readonly unacked = new Map<number, number>();
-  private ackTimer: NodeJS.Timeout | undefined;
+  private ackTimer: TimerHandle | undefined;
   /** After an ack timeout nothing is ever sent again (with `close`, the socket is closing too). */
   private stalledForGood = false;
   private isClosed = false;
@@ -249,7 +252,7 @@ export class EventConnection {
     this.nextMessageId += 1;
     message.messageId = messageId;
     this.ws.send(buildMessage(message));
-    this.unacked.set(messageId, Date.now());
+    this.unacked.set(messageId, this.host.clock.now());
     if (this.ackTimer === undefined) this.armAckTimer(this.host.switches.ackTimeoutMs);
     this.host.messageSent(this.id, messageId);
   }
@@ -265,8 +268,8 @@ export class EventConnection {
   // One timer per connection, re-armed lazily for the then-oldest message, so the stop-and-wait
   // path does not create a timer per message.
   private armAckTimer(delayMs: number): void {
-    this.ackTimer = setTimeout(() => this.checkAckTimeout(), delayMs);
-    this.ackTimer.unref();
+    this.ackTimer = this.host.clock.setTimeout(() => this.checkAckTimeout(), delayMs);
+    (this.ackTimer as { unref?: () => void }).unref?.();
   }
 
   private checkAckTimeout(): void {
@@ -275,7 +278,7 @@ export class EventConnection {
     const oldest = this.unacked.entries().next().value;
     if (!oldest) return;
     const timeout = this.host.switches.ackTimeoutMs;
-    const waited = Date.now() - oldest[1];
+    const waited = this.host.clock.now() - oldest[1];
     if (waited < timeout) {
       this.armAckTimer(timeout - waited);
       return;
@@ -296,7 +299,7 @@ export class EventConnection {
   private onClose(): void {
     if (this.isClosed) return;
     this.isClosed = true;
-    if (this.ackTimer !== undefined) clearTimeout(this.ackTimer);
+    this.host.clock.clearTimeout(this.ackTimer);
     this.ackTimer = undefined;
     this.queue.length = 0;
     this.head = 0;

@@ -9,6 +9,7 @@ import { givenCertificate, selfSignedCertificate, type ServerCertificate } from 
 import { EventConnection, type ConnectionHost } from './connection.js';
 import { refuseUpgrade, sendFailure } from './http-responses.js';
 import { resolveSwitches, type SimulatorSwitches } from './switches.js';
+import { realClock, type Clock } from '../clock.js';
 import { TokenStore } from './tokens.js';
 import type { Faults, SimulatedServer, SimulatorOptions, SimulatorStats, Violation } from './types.js';
 import { ViolationLog } from './violations.js';
@@ -37,6 +38,7 @@ class SimulatorServer implements SimulatedServer, ConnectionHost {
   readonly username: string;
   readonly password: string;
   readonly switches: SimulatorSwitches;
+  readonly clock: Clock;
   readonly world: SimulatedWorld;
   readonly faults: Faults;
   onFrameSent?: (connectionId: number, messageId: number) => void;
@@ -59,13 +61,14 @@ class SimulatorServer implements SimulatedServer, ConnectionHost {
     this.username = options.username ?? 'admin';
     this.password = options.password ?? 'admin';
     this.switches = resolveSwitches(options.switches);
+    this.clock = options.clock ?? realClock;
     this.tls = certificate !== undefined;
     if (certificate) {
       this.caPem = certificate.caPem;
       this.caPath = certificate.caPath;
       this.fingerprint = certificate.fingerprint;
     }
-    this.tokens = new TokenStore(this.switches);
+    this.tokens = new TokenStore(this.switches, this.clock);
     this.world = new SimulatedWorld((changes) => this.publish(changes));
     this.faults = {
       dropAll: () => this.dropAll(),

@@ -1,6 +1,7 @@
 // Auth tokens for the event socket. TTL and single use are switches read at check time, so a
 // test can shorten the TTL of tokens already issued.
 import { randomBytes } from 'node:crypto';
+import { realClock, type Clock } from '../clock.js';
 
 export type TokenCheck = 'ok' | 'missing' | 'unknown' | 'used' | 'expired';
 
@@ -16,10 +17,13 @@ export class TokenStore {
   private readonly tokens = new Map<string, IssuedToken>();
   private lastSweep = 0;
 
-  constructor(private readonly policy: { readonly tokenTtlMs: number; readonly tokenSingleUse: boolean }) {}
+  constructor(
+    private readonly policy: { readonly tokenTtlMs: number; readonly tokenSingleUse: boolean },
+    private readonly clock: Clock = realClock,
+  ) {}
 
   issue(): string {
-    const now = Date.now();
+    const now = this.clock.now();
     this.sweep(now);
     const token = randomBytes(18).toString('base64url');
     this.tokens.set(token, { issuedAt: now, used: false });
@@ -31,7 +35,7 @@ export class TokenStore {
     if (!token) return 'missing';
     const issued = this.tokens.get(token);
     if (!issued) return 'unknown';
-    if (Date.now() - issued.issuedAt > this.policy.tokenTtlMs) return 'expired';
+    if (this.clock.now() - issued.issuedAt > this.policy.tokenTtlMs) return 'expired';
     if (issued.used && this.policy.tokenSingleUse) return 'used';
     issued.used = true;
     return 'ok';

@@ -5,6 +5,7 @@
 import { CALL_TYPES, LAYOUTS } from '../protocol/index.js';
 import type { CallSnapshot, World } from './types.js';
 import { WorldError } from './world.js';
+import { realClock, type Clock, type TimerHandle } from '../clock.js';
 
 export interface TrafficOptions {
   /** Approximate server messages per second; default 5; 0 plays nothing. */
@@ -13,6 +14,8 @@ export interface TrafficOptions {
   random?: () => number;
   /** Most calls live at once; default 4. */
   maxCalls?: number;
+  /** The pace's clock; default the real one (performance.now for sub-millisecond pauses). Tests pass a manual one. */
+  clock?: Clock;
 }
 
 const MEETING_NAMES = ['Weekly Sync', 'Design Review', 'Sales Standup', 'Board Meeting', 'Incident Bridge', 'All Hands', 'Customer Call', 'Sprint Planning', '1:1', 'Training'];
@@ -49,23 +52,26 @@ export function startTraffic(world: World, options: TrafficOptions = {}): { stop
   // servers at 5,000 messages/s the busiest millisecond held 20–32 sends, against 17–20 now.)
   // The pauses draw on Math.random, not `random`, so a seeded run still plays the same actions.
   const meanGapMs = 1000 / rate;
-  let nextAt = performance.now() + exponential() * meanGapMs;
+  const clock = options.clock ?? realClock;
+  const now = options.clock ? () => clock.now() : () => performance.now();
+  let nextAt = now() + exponential() * meanGapMs;
   let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  const tick = (): void => {
-    const now = performance.now();
-    if (now - nextAt > MAX_CATCH_UP_MS) nextAt = now;
-    for (let steps = 0; nextAt <= now && steps < MAX_STEPS_PER_TICK; steps += 1) nextAt += exponential() * player.step() * meanGapMs;
-    if (stopped) return;
-    timer = setTimeout(tick, Math.max(0, nextAt - now));
-    timer.unref();
+  let timer: TimerHandle | undefined;
+  const schedule = (delay: number): void => {
+    timer = clock.setTimeout(tick, Math.max(0, delay));
+    (timer as { unref?: () => void }).unref?.();
   };
-  timer = setTimeout(tick, Math.max(0, nextAt - performance.now()));
-  timer.unref();
+  const tick = (): void => {
+    const at = now();
+    if (at - nextAt > MAX_CATCH_UP_MS) nextAt = at;
+    for (let steps = 0; nextAt <= at && steps < MAX_STEPS_PER_TICK; steps += 1) nextAt += exponential() * player.step() * meanGapMs;
+    if (!stopped) schedule(nextAt - at);
+  };
+  schedule(nextAt - now());
   return {
     stop: () => {
       stopped = true;
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
     },
   };
 }

@@ -1,6 +1,7 @@
 // Public shape of the simulator: what tests, benchmarks, the demo and the CLI code against.
 import type { CallFields, ParticipantFields } from '../protocol/index.js';
 import type { SimulatorSwitches } from './switches.js';
+import type { Clock } from '../clock.js';
 
 export type { SimulatorSwitches };
 
@@ -21,6 +22,8 @@ export interface SimulatorOptions {
   /** Default admin. */
   password?: string;
   switches?: Partial<SimulatorSwitches>;
+  /** Ack timeouts run on it; default the real clock (tests pass a manual one). */
+  clock?: Clock;
 }
 
 export interface Violation {

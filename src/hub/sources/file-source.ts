@@ -10,7 +10,7 @@ import { toServerTarget } from '../config-loader.js';
 import type { ServerSource } from './server-source.js';
 import type { Config } from '../config-schema.js';
 
-const DEBOUNCE_MS = 150;
+import { HUB } from '../../defaults.js';
 
 export interface FileSourceOptions {
   file: string;
@@ -24,6 +24,7 @@ export function createFileSource({ file, logger, onConfig }: FileSourceOptions):
   let timer: NodeJS.Timeout | undefined;
   let apply: (targets: ServerTarget[]) => void = () => {};
   let lastText: string | undefined;
+  let broken = false;
   let reading = Promise.resolve();
 
   const read = (force: boolean) => {
@@ -31,7 +32,13 @@ export function createFileSource({ file, logger, onConfig }: FileSourceOptions):
       try {
         const loaded = await loadConfigFile(file);
         const text = JSON.stringify(loaded.config);
-        if (!force && text === lastText) return;
+        const wasBroken = broken;
+        broken = false;
+        if (!force && text === lastText) {
+          // Said so that an operator (and a test) knows the file was read and nothing restarts.
+          if (wasBroken) logger.info({ file }, 'config file is valid again and unchanged from the running set');
+          return;
+        }
         lastText = text;
         onConfig?.(loaded.config);
         if (!loaded.config.servers) return; // servers come from serversUrl
@@ -41,6 +48,7 @@ export function createFileSource({ file, logger, onConfig }: FileSourceOptions):
         logger.info({ file, servers: targets.length }, 'config file loaded');
         apply(targets);
       } catch (error) {
+        broken = true;
         logger.error({ file, problem: (error as Error).message }, 'config file is broken; the last good set of servers keeps running');
       }
     });
@@ -49,7 +57,7 @@ export function createFileSource({ file, logger, onConfig }: FileSourceOptions):
 
   const schedule = () => {
     clearTimeout(timer);
-    timer = setTimeout(() => void read(false), DEBOUNCE_MS);
+    timer = setTimeout(() => void read(false), HUB.configDebounceMs);
   };
 
   return {
