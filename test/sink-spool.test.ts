@@ -4,9 +4,11 @@ import assert from 'node:assert/strict';
 import { appendFile, readdir, readFile, symlink, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
+import { SPOOL } from '../src/defaults.js';
 import { Spool, type SpoolRecord } from '../src/sinks/spool/index.js';
 import { segmentName } from '../src/sinks/spool/record.js';
-import { recordLogs, sleep, tempDir, waitFor } from './helpers/sinks.js';
+import { ManualClock, settle } from './helpers/manual-clock.js';
+import { recordLogs, tempDir, waitFor } from './helpers/sinks.js';
 
 const silent = recordLogs('silent').logger;
 
@@ -42,9 +44,8 @@ test('records come back in order across segments; delivered segments are deleted
     assert.equal(spool.backlog, 0);
     assert.equal(spool.backlogBytes, 0);
     await spool.flush();
-    await sleep(50);
-    // Only the segment still being written remains.
-    assert.equal((await segmentsIn(dir)).length, 1);
+    // Only the segment still being written remains (delivered ones are unlinked in the background).
+    await waitFor(async () => (await segmentsIn(dir)).length === 1, 'delivered segments deleted', 10_000);
     await spool.close();
     const cursor = JSON.parse(await readFile(path.join(dir, 'cursor.json'), 'utf8'));
     assert.equal(typeof cursor.segment, 'number');
@@ -139,12 +140,14 @@ test('full: signalled once per episode; room again below 90 % of the limit; noth
     assert.deepEqual(changes, [true]);
     let resolved = false;
     const room = spool.waitForRoom().then(() => (resolved = true));
-    await sleep(20);
+    // Room is given (or not) synchronously by ack; one turn of the event loop lets a resolution show.
+    await settle();
     assert.equal(resolved, false);
     // Deliver a little: still above 90 %.
     await drain(spool, 2);
-    await sleep(10);
+    await settle();
     assert.equal(resolved, false);
+    assert.equal(spool.full, true);
     await drain(spool, 60);
     await room;
     assert.deepEqual(changes, [true, false]);
@@ -160,7 +163,8 @@ test('a full disk (ENOSPC): events wait in memory, the writer is held back, and 
   const logs = recordLogs('info');
   try {
     const changes: boolean[] = [];
-    const spool = await Spool.open({ dir, maxBytes: 1 << 20, logger: logs.logger, onFullChange: (f) => changes.push(f) });
+    const clock = new ManualClock();
+    const spool = await Spool.open({ dir, maxBytes: 1 << 20, logger: logs.logger, onFullChange: (f) => changes.push(f), clock });
     // The first segment of a new spool (created at its first write) is /dev/full: every write
     // to it fails with ENOSPC, as on a full disk.
     const firstSegment = path.join(dir, segmentName(1));
@@ -172,11 +176,21 @@ test('a full disk (ENOSPC): events wait in memory, the writer is held back, and 
     assert.match(String(error?.error), /ENOSPC|no space/i);
     let handedOut = false;
     const first = spool.next(10, 1 << 20).then((records) => ((handedOut = true), records));
-    await sleep(1500); // past a retry
+    // The retry waits on the clock, and nothing else does yet.
+    await waitFor(() => clock.pending === 1, 'the retry timer');
+    assert.equal(clock.nextIn, SPOOL.writeRetryMs);
+    for (let retry = 1; retry <= 2; retry += 1) {
+      await clock.advance(SPOOL.writeRetryMs);
+      // The retry failed again once its successor is waiting.
+      await waitFor(() => clock.pending === 1, `retry ${retry} to fail`);
+      assert.equal(clock.nextIn, SPOOL.writeRetryMs);
+    }
     assert.equal(handedOut, false, 'nothing is handed to the sink before it is on disk');
+    assert.equal(spool.full, true);
     assert.equal(logs.count('cannot write to disk'), 1, 'said once, not at every retry');
 
     await unlink(firstSegment); // room again: the retry opens a real file
+    await clock.advance(SPOOL.writeRetryMs);
     await waitFor(() => !spool.full, 'writing works again', 5000);
     assert.deepEqual(changes, [true, false]);
     add(spool, 50, 60);

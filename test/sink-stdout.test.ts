@@ -7,9 +7,12 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { Registry } from 'prom-client';
+import type { Clock } from '../src/clock.js';
+import { STDOUT } from '../src/defaults.js';
 import { createSinks, type Sink } from '../src/sinks/index.js';
 import type { CmsEvent } from '../src/state/events.js';
-import { makeEvents, recordLogs, sleep } from './helpers/sinks.js';
+import { ManualClock, settle } from './helpers/manual-clock.js';
+import { makeEvents, recordLogs, waitFor } from './helpers/sinks.js';
 
 class SlowStream extends Writable {
   readonly chunks: string[] = [];
@@ -45,12 +48,13 @@ class SlowStream extends Writable {
   }
 }
 
-async function stdoutSink(stream: NodeJS.WritableStream): Promise<Sink> {
+async function stdoutSink(stream: NodeJS.WritableStream, clock?: Clock): Promise<Sink> {
   const [sink] = await createSinks([{ type: 'stdout' }], {
     logger: recordLogs('silent').logger,
     registry: new Registry(),
     baseDir: '.',
     stdout: stream,
+    ...(clock ? { clock } : {}),
   });
   return sink!;
 }
@@ -86,6 +90,21 @@ if (process.env.CMS_SINK_CHILD === 'stdout') {
     assert.equal(stream.writesWhileNeedingDrain, 0, 'backpressure honoured');
     assert.equal(sink.status().delivered, events.length);
     assert.equal(sink.status().state, 'closed');
+  });
+
+  test('a lone line waits for the flush timer, on the clock, then goes out', async () => {
+    const stream = new SlowStream();
+    const clock = new ManualClock();
+    const sink = await stdoutSink(stream, clock);
+    const [event] = makeEvents(['cms-a'], 1);
+    assert.equal(sink.write(event!, JSON.stringify(event)), undefined);
+    await settle();
+    assert.equal(stream.calls, 0, 'not written before its time');
+    assert.equal(clock.nextIn, STDOUT.flushDelayMs);
+    await clock.advance(STDOUT.flushDelayMs);
+    assert.equal(stream.calls, 1);
+    assert.deepEqual(stream.lines().map((l) => (JSON.parse(l) as CmsEvent).id), [event!.id]);
+    await sink.close();
   });
 
   test('in a long burst (no turn of the event loop for the timer), lines are written as they come of age', async () => {
@@ -136,7 +155,9 @@ if (process.env.CMS_SINK_CHILD === 'stdout') {
     assert.equal(sink.status().full, true);
     let resolved = false;
     void held.then(() => (resolved = true));
-    await sleep(100);
+    // Only a 'drain' can release it, and the stream asks for one that cannot come while stuck.
+    await waitFor(() => stream.writableNeedDrain, 'the sink waiting for drain');
+    await settle();
     assert.equal(resolved, false);
     stream.release();
     await held;

@@ -4,13 +4,17 @@
 import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
+import type { Clock } from '../src/clock.js';
 import { createSinks, type Sink, type SpooledSinkStatus } from '../src/sinks/index.js';
 import type { CmsEvent } from '../src/state/events.js';
-import { checkDelivered, freePort, makeEvents, recordLogs, sleep, tempDir, waitFor } from './helpers/sinks.js';
+import { ManualClock } from './helpers/manual-clock.js';
+import { checkDelivered, freePort, makeEvents, recordLogs, tempDir, waitFor } from './helpers/sinks.js';
 
 const SECRET = 'webhook-test-secret-0123456789';
 
@@ -86,6 +90,7 @@ async function webhookSink(
   extra: Record<string, unknown> = {},
   logger = recordLogs('silent').logger,
   registry = new Registry(),
+  clock?: Clock,
 ): Promise<Sink> {
   const [sink] = await createSinks(
     [
@@ -100,7 +105,7 @@ async function webhookSink(
         ...extra,
       } as never,
     ],
-    { logger, registry, baseDir: dir, closeDrainMs: 2000 },
+    { logger, registry, baseDir: dir, closeDrainMs: 2000, ...(clock ? { clock } : {}) },
   );
   return sink!;
 }
@@ -136,8 +141,14 @@ if (process.env.CMS_SINK_CHILD === 'webhook') {
   const sink = await webhookSink(dir!, Number(port));
   const events = makeEvents(['a', 'b', 'c'], Number(count) / 3);
   await writeAll(sink, events);
-  await waitFor(() => (sink.status() as SpooledSinkStatus).spoolBytes > 0 && sink.status().backlog === events.length, 'spool written', 20_000);
-  await sleep(100); // the spool's write(2) has completed: the page cache keeps it past kill -9
+  // Every record's write(2) has completed (the page cache keeps it past kill -9).
+  const spoolDir = path.join(dir!, 'spool', 'webhook');
+  const linesOnDisk = async () => {
+    const segments = (await readdir(spoolDir)).filter((f) => f.startsWith('seg-'));
+    const texts = await Promise.all(segments.map((f) => readFile(path.join(spoolDir, f), 'utf8')));
+    return texts.join('').split('\n').length - 1;
+  };
+  await waitFor(async () => (await linesOnDisk()) === events.length, 'spool written', 20_000);
   process.send!({ ids: events.map((e) => e.id), servers: events.map((e) => e.server) });
   await new Promise(() => {}); // wait for SIGKILL
 } else {
@@ -181,8 +192,8 @@ if (process.env.CMS_SINK_CHILD === 'webhook') {
       await waitFor(() => (sink.status() as SpooledSinkStatus).failures > 0, 'a failed attempt', 20_000);
       assert.notEqual(sink.status().state, 'ok');
       assert.match(sink.status().lastError ?? '', /ECONNREFUSED|connect/);
-      const failingSince = Date.now();
-      receiver.reply = () => (Date.now() - failingSince < 600 ? { status: 500, body: 'oops' } : { status: 200 });
+      // Once it listens: three 500s, then success.
+      receiver.reply = (i) => (i < 3 ? { status: 500, body: 'oops' } : { status: 200 });
       await receiver.start();
       await writeAll(sink, events.slice(150));
       await waitFor(() => sink.status().backlog === 0 && receiver.acceptedIds().length >= events.length, 'all delivered', 20_000);
@@ -204,18 +215,26 @@ if (process.env.CMS_SINK_CHILD === 'webhook') {
   test('429 and 408 are retried after Retry-After', () =>
     withReceiver('webhook-429', async (receiver, dir) => {
       receiver.reply = (i) =>
-        i === 0 ? { status: 429, headers: { 'retry-after': '1' } } : i === 1 ? { status: 408, headers: { 'retry-after': '1' } } : { status: 200 };
+        i === 0 ? { status: 429, headers: { 'retry-after': '5' } } : i === 1 ? { status: 408, headers: { 'retry-after': '3' } } : { status: 200 };
       await receiver.start();
-      const sink = await webhookSink(dir, receiver.port);
+      const clock = new ManualClock();
+      const sink = await webhookSink(dir, receiver.port, {}, undefined, undefined, clock);
+      const failures = () => (sink.status() as SpooledSinkStatus).failures;
       const events = makeEvents(['cms-a'], 10);
       await writeAll(sink, events);
+      // backoffInitialMs is 20 ms: the retry waits exactly the Retry-After (other timers, such
+      // as the spool's sync, may fall due on the way).
+      for (const [answer, seconds] of [[1, 5], [2, 3]] as const) {
+        await waitFor(() => failures() === answer, `answer ${answer}`, 10_000);
+        await clock.advance(seconds * 1000 - 1);
+        assert.equal(clock.nextIn, 1, `the retry falls due ${seconds} s after answer ${answer}`);
+        await clock.advance(1);
+      }
       await waitFor(() => receiver.acceptedIds().length === 10, 'delivered', 10_000);
       const [first, second, third] = receiver.requests;
       assert.equal(first!.status, 429);
       assert.equal(second!.status, 408);
-      // backoffInitialMs is 20 ms: only Retry-After explains these gaps.
-      assert.ok(second!.at - first!.at >= 950, `waited ${second!.at - first!.at} ms after 429`);
-      assert.ok(third!.at - second!.at >= 950, `waited ${third!.at - second!.at} ms after 408`);
+      assert.equal(receiver.requests.length, 3);
       assert.deepEqual(receiver.acceptedIds(), events.map((e) => e.id));
       assert.equal(first!.body, third!.body, 'the same batch is sent again');
       await sink.close();
@@ -310,7 +329,8 @@ if (process.env.CMS_SINK_CHILD === 'webhook') {
       assert.ok(written < events.length);
       let resolved = false;
       void pending.then(() => (resolved = true));
-      await sleep(300);
+      // The sink has tried (and failed) more than once meanwhile: the writer is still held.
+      await waitFor(() => (sink.status() as SpooledSinkStatus).failures >= 2, 'retries against the dead receiver', 20_000);
       assert.equal(resolved, false, 'still held while the receiver is down');
       assert.equal(sink.status().full, true);
       assert.match(await registry.metrics(), /cms_events_sink_spool_full\{sink="webhook"\} 1/);

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { startHttpServer, type RunningHttpServer } from '../http/server.js';
 import { ConfigError, createHub, createLogger, loadConfigFile, type Hub } from '../hub/index.js';
+import { SpoolLockedError } from '../sinks/index.js';
 import { loadHandlersModule } from './handlers-module.js';
 import { runUntilSignal } from './lifecycle.js';
 
@@ -40,10 +41,28 @@ export function runCommand(): Command {
         },
         () => hub.reload(),
       );
-      await hub.start();
+      try {
+        await hub.start();
+      } catch (error) {
+        // Another daemon owns a spool folder: a setup mistake, like an invalid config (exit 2).
+        if (causedBySpoolLock(error)) {
+          process.stderr.write(`cms-events: ${(error as Error).message}\n`);
+          process.exit(2);
+        }
+        throw error;
+      }
       if (config.http) {
         http = await startHttpServer(hub, config.http);
         logger.info({ url: http.url, dashboard: `${http.url}/` }, 'HTTP API listening');
       }
     });
+}
+
+function causedBySpoolLock(error: unknown): boolean {
+  let e: unknown = error;
+  while (e instanceof Error) {
+    if (e instanceof SpoolLockedError) return true;
+    e = e.cause;
+  }
+  return false;
 }
