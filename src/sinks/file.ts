@@ -5,7 +5,7 @@ import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { SpoolRecord } from './spool/index.js';
-import type { DeliveryOutcome, DeliveryTransport } from './spooled-sink.js';
+import type { DeliveryOutcome, DeliveryTransport } from './delivery.js';
 
 export interface FileTransportOptions {
   path: string;

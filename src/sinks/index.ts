@@ -10,7 +10,8 @@ import type { Clock } from '../clock.js';
 import { sinkNames, sinksConfigSchema, type SinkConfig, type SinkConfigInput } from './config.js';
 import { FileTransport } from './file.js';
 import { Secrets, urlSecrets } from '../secrets.js';
-import { SpooledSink, type DeliveryTransport } from './spooled-sink.js';
+import type { DeliveryTransport } from './delivery.js';
+import { SpooledSink } from './spooled-sink.js';
 import { StdoutSink } from './stdout.js';
 import type { Sink } from './types.js';
 

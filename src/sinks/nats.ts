@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import { withDeadline } from './deadline.js';
 import { redactUrl, type Secrets } from '../secrets.js';
 import type { SpoolRecord } from './spool/index.js';
-import type { DeliveryOutcome, DeliveryTransport } from './spooled-sink.js';
+import type { DeliveryOutcome, DeliveryTransport } from './delivery.js';
 
 const STREAM_NOT_FOUND = 10059;
 const STREAM_NAME_IN_USE = 10058;

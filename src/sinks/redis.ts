@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { withDeadline } from './deadline.js';
 import { redactUrl, type Secrets } from '../secrets.js';
 import type { SpoolRecord } from './spool/index.js';
-import type { DeliveryOutcome, DeliveryTransport } from './spooled-sink.js';
+import type { DeliveryOutcome, DeliveryTransport } from './delivery.js';
 
 export interface RedisTransportOptions {
   url: string;

@@ -10,31 +10,9 @@ import { realClock, sleep, type Clock } from '../clock.js';
 import { SPOOLED_SINK } from '../defaults.js';
 import type { CmsEvent } from '../state/events.js';
 import { sinkMetrics, type SinkMetrics } from './metrics.js';
+import type { DeliveryOutcome, DeliveryTransport } from './delivery.js';
 import { Spool, type SpoolRecord } from './spool/index.js';
 import type { Sink, SinkState, SinkStatus } from './types.js';
-
-export type DeliveryOutcome =
-  /** Every record is confirmed by the downstream. */
-  | { kind: 'delivered' }
-  /** The first `delivered` records made it; the rest are retried (after `retryAfterMs` when the downstream asked for it). */
-  | { kind: 'failed'; delivered: number; error: string; retryAfterMs?: number }
-  /**
-   * The downstream refused records for good (e.g. HTTP 400): they are counted, logged and
-   * skipped. The first `delivered` records (default 0) made it before; then `refused` records
-   * (default: all the rest) are refused; any after those are tried again.
-   */
-  | { kind: 'rejected'; error: string; delivered?: number; refused?: number };
-
-export interface DeliveryTransport {
-  /** Where it delivers, without secrets; shown in status and logs. */
-  readonly target: string;
-  /**
-   * Delivers `records` in order. Must not throw and must settle soon after `signal` aborts.
-   * Error texts must already be free of secrets.
-   */
-  deliver(records: readonly SpoolRecord[], signal: AbortSignal): Promise<DeliveryOutcome>;
-  close(): Promise<void>;
-}
 
 export interface SpooledSinkOptions {
   name: string;

@@ -12,6 +12,7 @@ import { realClock, sleep, type Clock } from '../clock.js';
 import { STDOUT } from '../defaults.js';
 import type { CmsEvent } from '../state/events.js';
 import { sinkMetrics, type SinkMetrics } from './metrics.js';
+import { Room } from './room.js';
 import type { Sink, SinkState, SinkStatus } from './types.js';
 
 export interface StdoutSinkOptions {
@@ -42,7 +43,7 @@ export class StdoutSink implements Sink {
   private bufferedBytes = 0;
   private scheduled = false;
   private waitingDrain = false;
-  private room: { promise: Promise<void>; resolve: () => void } | null = null;
+  private readonly room = new Room();
   private delivered = 0;
   private rejected = 0;
   private state: SinkState = 'ok';
@@ -59,7 +60,7 @@ export class StdoutSink implements Sink {
     this.metrics = sinkMetrics(options.registry, options.name, {
       backlog: () => this.lines.length,
       spoolBytes: () => 0,
-      spoolFull: () => this.room !== null,
+      spoolFull: () => this.room.held,
     });
     this.stream.on('error', this.onError);
   }
@@ -90,13 +91,8 @@ export class StdoutSink implements Sink {
       }, STDOUT.flushDelayMs);
     }
     if (this.bufferedBytes >= STDOUT.highWaterBytes) {
-      if (!this.room) {
-        let resolve!: () => void;
-        const promise = new Promise<void>((r) => (resolve = r));
-        this.room = { promise, resolve };
-        this.logger.warn({ bufferedBytes: this.bufferedBytes }, 'stdout is not keeping up: holding the hub back');
-      }
-      return this.room.promise;
+      if (!this.room.held) this.logger.warn({ bufferedBytes: this.bufferedBytes }, 'stdout is not keeping up: holding the hub back');
+      return this.room.wait();
     }
   }
 
@@ -108,7 +104,7 @@ export class StdoutSink implements Sink {
       backlog: this.lines.length,
       delivered: this.delivered,
       lastError: this.lastError,
-      full: this.room !== null,
+      full: this.room.held,
     };
   }
 
@@ -124,8 +120,7 @@ export class StdoutSink implements Sink {
     if (this.lines.length > 0) {
       this.logger.error({ events: this.lines.length }, 'stdout did not take the last events before the close timeout');
     }
-    this.room?.resolve();
-    this.room = null;
+    this.room.open();
     this.stream.off('error', this.onError);
     this.metrics.release();
     this.state = 'closed';
@@ -157,10 +152,7 @@ export class StdoutSink implements Sink {
       this.stream.once('drain', () => {
         this.waitingDrain = false;
         this.flush();
-        if (this.room && this.bufferedBytes < STDOUT.lowWaterBytes) {
-          this.room.resolve();
-          this.room = null;
-        }
+        if (this.bufferedBytes < STDOUT.lowWaterBytes) this.room.open();
       });
     }
   }
@@ -185,8 +177,7 @@ export class StdoutSink implements Sink {
     this.lines = [];
     this.oldestTs = undefined;
     this.bufferedBytes = 0;
-    this.room?.resolve();
-    this.room = null;
+    this.room.open();
     this.logger.error({ error: error.message, dropped: lost }, 'stdout is closed; events can no longer be written there and are counted as rejected');
   }
 }

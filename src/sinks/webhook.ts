@@ -12,7 +12,7 @@ import { Agent, request } from 'undici';
 import { urlWithoutCredentials, type Secrets } from '../secrets.js';
 import { SIGNATURE_HEADER, signBody } from './signature.js';
 import type { SpoolRecord } from './spool/index.js';
-import type { DeliveryOutcome, DeliveryTransport } from './spooled-sink.js';
+import type { DeliveryOutcome, DeliveryTransport } from './delivery.js';
 
 const SNIPPET_BYTES = 300;
 

@@ -32,6 +32,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { realClock, type Clock } from '../../clock.js';
 import { SPOOL } from '../../defaults.js';
+import { Room } from '../room.js';
 import { CursorFile, type SegmentPosition } from './cursor.js';
 import { HandOuts } from './hand-outs.js';
 import { lockSpool, type SpoolLock } from './lock.js';
@@ -78,7 +79,7 @@ export class Spool {
   #readAt: SegmentPosition;
 
   #dataWaiters: (() => void)[] = [];
-  #room: { promise: Promise<void>; resolve: () => void } | null = null;
+  readonly #room = new Room();
   #isFull = false;
   #closed = false;
 
@@ -165,13 +166,7 @@ export class Spool {
 
   /** Resolves once the spool has room again (at once when it is not full). */
   waitForRoom(): Promise<void> {
-    if (!this.#isFull) return Promise.resolve();
-    if (!this.#room) {
-      let resolve!: () => void;
-      const promise = new Promise<void>((r) => (resolve = r));
-      this.#room = { promise, resolve };
-    }
-    return this.#room.promise;
+    return this.#isFull ? this.#room.wait() : Promise.resolve();
   }
 
   /**
@@ -221,8 +216,7 @@ export class Spool {
     await this.#writer.flush();
     this.#closed = true;
     this.#wakeReaders();
-    this.#room?.resolve();
-    this.#room = null;
+    this.#room.open();
     await this.#writer.close();
     await this.#reader.close();
     await this.#cursor.close();
@@ -282,10 +276,7 @@ export class Spool {
       this.#writer.error !== null || (this.#isFull ? bytes > this.#maxBytes * SPOOL.roomRatio : bytes >= this.#maxBytes);
     if (full === this.#isFull) return;
     this.#isFull = full;
-    if (!full && this.#room) {
-      this.#room.resolve();
-      this.#room = null;
-    }
+    if (!full) this.#room.open();
     this.#onFullChange(full);
   }
 }
