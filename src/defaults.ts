@@ -38,6 +38,14 @@ export const SESSION_TIMINGS: Readonly<SessionTimings> = Object.freeze({
   closeGraceMs: 1_000,
 });
 
+export const SESSION_LIMITS = Object.freeze({
+  /**
+   * Retired subscription indexes still mapped to their call (session/subscription-set.ts), so that
+   * late data for a dropped subscription is recognised; the oldest go past this many.
+   */
+  maxRetiredIndexes: 4096,
+});
+
 export const TRANSPORT = Object.freeze({
   /** Idle time before the kernel probes a silent connection: dead-peer detection that needs no server help. */
   tcpKeepaliveDelayMs: 15_000,

@@ -46,7 +46,8 @@ export async function startRealDaemon(options: { servers: readonly SimServerInfo
   return {
     proc,
     url,
-    stdout: new LineReader(proc.stdout),
+    // Every line is parsed, as any real consumer of the daemon's output does.
+    stdout: new LineReader(proc.stdout, undefined, true),
     async servers() {
       try {
         const response = await get('/api/servers');

@@ -1,10 +1,8 @@
 // Server-Sent Events for /api/events. A client that cannot keep up is disconnected (it will
 // reconnect and reload) rather than buffered without bound.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { SSE } from '../defaults.js';
 import type { Hub } from '../hub/index.js';
-
-const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
-const PING_MS = 15_000;
 
 export function serveEvents(hub: Hub, req: IncomingMessage, res: ServerResponse, serverFilter: string | null): void {
   res.writeHead(200, {
@@ -16,13 +14,13 @@ export function serveEvents(hub: Hub, req: IncomingMessage, res: ServerResponse,
   res.write('retry: 2000\n\n');
   const untap = hub.tap((event, line) => {
     if (serverFilter !== null && event.server !== serverFilter) return;
-    if (res.writableLength > MAX_BUFFERED_BYTES) {
+    if (res.writableLength > SSE.maxBufferedBytes) {
       res.destroy();
       return;
     }
     res.write(`id: ${event.id}\ndata: ${line}\n\n`);
   });
-  const ping = setInterval(() => res.write(': ping\n\n'), PING_MS);
+  const ping = setInterval(() => res.write(': ping\n\n'), SSE.pingMs);
   const close = () => {
     clearInterval(ping);
     untap();

@@ -11,6 +11,7 @@
 // grow memory without bound.
 //
 // Pure: no sockets, no timers, no clock.
+import { SESSION_LIMITS } from '../defaults.js';
 import {
   ELEMENTS_BY_SUBSCRIPTION_TYPE,
   type Subscription,
@@ -19,7 +20,7 @@ import {
 } from '../protocol/index.js';
 
 /** Dropped subscriptions whose end the server has not reported yet, kept for their late updates. */
-export const MAX_RETIRED = 4096;
+export const MAX_RETIRED = SESSION_LIMITS.maxRetiredIndexes;
 
 export type PerCallType = 'callInfo' | 'callRoster';
 export const PER_CALL_TYPES: readonly PerCallType[] = ['callInfo', 'callRoster'];

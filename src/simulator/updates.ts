@@ -13,6 +13,7 @@ import type {
 } from '../protocol/index.js';
 import type { LiveSubscription, SubscriptionIndex } from './subscriptions.js';
 import type { CallRecord, WorldChange } from './world.js';
+import { assertNever } from '../assert-never.js';
 
 type Values = Record<string, unknown>;
 type Entry = CallListEntry | RosterEntry;
@@ -158,10 +159,8 @@ export function deltaMessages(changes: readonly WorldChange[], subs: Subscriptio
           push(listDraft(sub, 'rosterUpdate'), change.participant.id, entry);
         }
         break;
-      default: {
-        const unreachable: never = change;
-        throw new Error(`unhandled world change ${JSON.stringify(unreachable)}`);
-      }
+      default:
+        assertNever(change, 'world change');
     }
   }
   const messages: ServerMessage[] = [];

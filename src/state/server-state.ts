@@ -6,21 +6,12 @@
 // Reconciliation works with connection generations instead of flags: beginResync() bumps the
 // generation, and an entity counts as confirmed when it was last re-announced in the current
 // one. That makes beginResync() O(1) however many calls and participants are known.
-import type { CallFields, CallListEntry, ParticipantFields, RosterEntry } from '../protocol/index.js';
-import type {
-  CallEndedEvent,
-  CallStartedEvent,
-  CallState,
-  CallUpdatedEvent,
-  CallView,
-  CmsEvent,
-  ParticipantJoinedEvent,
-  ParticipantLeftEvent,
-  ParticipantState,
-  ParticipantUpdatedEvent,
-} from './events.js';
+import type { CallFields, CallListEntry, RosterEntry } from '../protocol/index.js';
+import type { CallState, CallView, CmsEvent, ParticipantState } from './events.js';
 import { newEventId } from './event-id.js';
+import { EventBuilder } from './event-builder.js';
 import { CALL_FIELD_NAMES, PARTICIPANT_FIELD_NAMES, assignFields, mergeFields } from './fields.js';
+import { assertNever } from '../assert-never.js';
 
 export interface ServerStateOptions {
   /** The server's configured name, copied into every event. */
@@ -40,18 +31,6 @@ export interface StateCounters {
 
 /** Reason of the participant.left events a call's end implies for its remaining roster. */
 export const CALL_ENDED_REASON = 'callEnded';
-
-// toISOString costs ~0.7 µs; at thousands of messages a second most fall in the same
-// millisecond as the one before, so the last string is reused.
-let lastMs = Number.NaN;
-let lastIso = '';
-function isoTime(ms: number): string {
-  if (ms !== lastMs) {
-    lastMs = ms;
-    lastIso = new Date(ms).toISOString();
-  }
-  return lastIso;
-}
 
 interface ParticipantRecord {
   state: ParticipantState;
@@ -81,23 +60,17 @@ const reasonOf = (entry: { reason?: unknown }): string | undefined =>
 
 export class ServerState {
   readonly counters: StateCounters = { lateUpdates: 0, unknownIds: 0 };
-  readonly #server: string;
-  readonly #now: () => number;
-  readonly #newEventId: () => string;
+  readonly #events: EventBuilder;
   readonly #calls = new Map<string, CallRecord>();
   #generation = 0;
-  /** Timestamp shared by the events of one call into this class; computed on first use. */
-  #batchTs: string | undefined;
 
   constructor(options: ServerStateOptions) {
-    this.#server = options.server;
-    this.#now = options.now ?? Date.now;
-    this.#newEventId = options.newEventId ?? newEventId;
+    this.#events = new EventBuilder(options.server, options.now ?? Date.now, options.newEventId ?? newEventId);
   }
 
   /** callListUpdate updates (for the `calls` subscription). */
   applyCallList(updates: readonly CallListEntry[]): CmsEvent[] {
-    this.#batchTs = undefined;
+    this.#events.batch();
     const events: CmsEvent[] = [];
     const generation = this.#generation;
     for (const entry of updates) {
@@ -109,14 +82,14 @@ export class ServerState {
             assignFields(state, entry, CALL_FIELD_NAMES);
             const created: CallRecord = { state, view: undefined, roster: new Map(), bornIn: generation, confirmedIn: generation, infoIn: -1 };
             this.#calls.set(entry.call, created);
-            events.push(this.#callStarted(created));
+            events.push(this.#events.callStarted(this.#callView(created)));
             break;
           }
           // A known call again: the snapshot after a reconnect, or a duplicate. Never announced twice.
           const synthetic = call.confirmedIn !== generation;
           call.confirmedIn = generation;
           const changes = this.#mergeCall(call, entry);
-          if (changes !== undefined) events.push(this.#callUpdated(call, changes, synthetic));
+          if (changes !== undefined) events.push(this.#events.callUpdated(this.#callView(call), changes, synthetic));
           break;
         }
         case 'update': {
@@ -126,18 +99,16 @@ export class ServerState {
           }
           call.confirmedIn = generation;
           const changes = this.#mergeCall(call, entry);
-          if (changes !== undefined) events.push(this.#callUpdated(call, changes, false));
+          if (changes !== undefined) events.push(this.#events.callUpdated(this.#callView(call), changes, false));
           break;
         }
         case 'remove':
           if (call === undefined) this.counters.unknownIds++;
           else this.#endCall(call, reasonOf(entry), false, events);
           break;
-        default: {
+        default:
           // The parser lets no other updateType through.
-          const unhandled: never = entry.updateType;
-          void unhandled;
-        }
+          assertNever(entry.updateType, 'updateType');
       }
     }
     return events;
@@ -149,7 +120,7 @@ export class ServerState {
    * on, is a snapshot: what it changes changed during the outage (synthetic).
    */
   applyCallInfo(callId: string, info: CallFields): CmsEvent[] {
-    this.#batchTs = undefined;
+    this.#events.batch();
     const call = this.#calls.get(callId);
     if (call === undefined) {
       this.counters.lateUpdates++;
@@ -160,12 +131,12 @@ export class ServerState {
     call.infoIn = generation;
     call.confirmedIn = generation;
     const changes = this.#mergeCall(call, info);
-    return changes === undefined ? [] : [this.#callUpdated(call, changes, synthetic)];
+    return changes === undefined ? [] : [this.#events.callUpdated(this.#callView(call), changes, synthetic)];
   }
 
   /** rosterUpdate updates for one call. */
   applyRoster(callId: string, updates: readonly RosterEntry[]): CmsEvent[] {
-    this.#batchTs = undefined;
+    this.#events.batch();
     const call = this.#calls.get(callId);
     if (call === undefined) {
       // The calls subscription always adds a call before its roster can report anything, so
@@ -185,13 +156,13 @@ export class ServerState {
             assignFields(state, entry, PARTICIPANT_FIELD_NAMES);
             const created: ParticipantRecord = { state, confirmedIn: generation };
             roster.set(entry.participant, created);
-            events.push(this.#participantJoined(call, created));
+            events.push(this.#events.participantJoined(this.#callView(call), created.state));
             break;
           }
           const synthetic = participant.confirmedIn !== generation;
           participant.confirmedIn = generation;
           const changes = mergeFields(participant.state, entry, PARTICIPANT_FIELD_NAMES);
-          if (changes !== undefined) events.push(this.#participantUpdated(call, participant, changes, synthetic));
+          if (changes !== undefined) events.push(this.#events.participantUpdated(this.#callView(call), participant.state, changes, synthetic));
           break;
         }
         case 'update': {
@@ -201,7 +172,7 @@ export class ServerState {
           }
           participant.confirmedIn = generation;
           const changes = mergeFields(participant.state, entry, PARTICIPANT_FIELD_NAMES);
-          if (changes !== undefined) events.push(this.#participantUpdated(call, participant, changes, false));
+          if (changes !== undefined) events.push(this.#events.participantUpdated(this.#callView(call), participant.state, changes, false));
           break;
         }
         case 'remove':
@@ -210,12 +181,10 @@ export class ServerState {
             break;
           }
           roster.delete(entry.participant);
-          events.push(this.#participantLeft(call, participant, reasonOf(entry), false));
+          events.push(this.#events.participantLeft(this.#callView(call), participant.state, reasonOf(entry), false));
           break;
-        default: {
-          const unhandled: never = entry.updateType;
-          void unhandled;
-        }
+        default:
+          assertNever(entry.updateType, 'updateType');
       }
     }
     return events;
@@ -232,7 +201,7 @@ export class ServerState {
    * call ends without a reason; all of it synthetic.
    */
   completeCallsSnapshot(): CmsEvent[] {
-    this.#batchTs = undefined;
+    this.#events.batch();
     const events: CmsEvent[] = [];
     for (const call of this.#calls.values()) {
       if (call.confirmedIn !== this.#generation) this.#endCall(call, undefined, true, events);
@@ -242,14 +211,14 @@ export class ServerState {
 
   /** The roster snapshot of one call is complete: participants not announced since beginResync() left (synthetic). */
   completeRosterSnapshot(callId: string): CmsEvent[] {
-    this.#batchTs = undefined;
+    this.#events.batch();
     const call = this.#calls.get(callId);
     if (call === undefined) return [];
     const events: CmsEvent[] = [];
     for (const [id, participant] of call.roster) {
       if (participant.confirmedIn === this.#generation) continue;
       call.roster.delete(id);
-      events.push(this.#participantLeft(call, participant, undefined, true));
+      events.push(this.#events.participantLeft(this.#callView(call), participant.state, undefined, true));
     }
     return events;
   }
@@ -284,11 +253,11 @@ export class ServerState {
    */
   #endCall(call: CallRecord, reason: string | undefined, synthetic: boolean, events: CmsEvent[]): void {
     for (const participant of call.roster.values()) {
-      events.push(this.#participantLeft(call, participant, CALL_ENDED_REASON, true));
+      events.push(this.#events.participantLeft(this.#callView(call), participant.state, CALL_ENDED_REASON, true));
     }
     call.roster.clear();
     this.#calls.delete(call.state.id);
-    events.push(this.#callEnded(call, reason, synthetic));
+    events.push(this.#events.callEnded(this.#callView(call), reason, synthetic));
   }
 
   #mergeCall(call: CallRecord, fields: CallFields): Partial<CallFields> | undefined {
@@ -299,107 +268,5 @@ export class ServerState {
 
   #callView(call: CallRecord): CallState {
     return (call.view ??= Object.freeze({ ...call.state }));
-  }
-
-  #ts(): string {
-    return (this.#batchTs ??= isoTime(this.#now()));
-  }
-
-  // Event builders. `call` and `participant` are never the live state objects, which go on
-  // changing while an event already handed out must not: `call` is the call's shared frozen
-  // view, `participant` a shallow copy (it changes with almost every participant event).
-
-  #callStarted(call: CallRecord): CallStartedEvent {
-    return {
-      id: this.#newEventId(),
-      ts: this.#ts(),
-      type: 'call.started',
-      server: this.#server,
-      callId: call.state.id,
-      call: this.#callView(call),
-    };
-  }
-
-  #callUpdated(call: CallRecord, changes: Partial<CallFields>, synthetic: boolean): CallUpdatedEvent {
-    const event: CallUpdatedEvent = {
-      id: this.#newEventId(),
-      ts: this.#ts(),
-      type: 'call.updated',
-      server: this.#server,
-      callId: call.state.id,
-      changes,
-      call: this.#callView(call),
-    };
-    if (synthetic) event.synthetic = true;
-    return event;
-  }
-
-  #callEnded(call: CallRecord, reason: string | undefined, synthetic: boolean): CallEndedEvent {
-    const event: CallEndedEvent = {
-      id: this.#newEventId(),
-      ts: this.#ts(),
-      type: 'call.ended',
-      server: this.#server,
-      callId: call.state.id,
-      call: this.#callView(call),
-    };
-    if (reason !== undefined) event.reason = reason;
-    if (synthetic) event.synthetic = true;
-    return event;
-  }
-
-  #participantJoined(call: CallRecord, participant: ParticipantRecord): ParticipantJoinedEvent {
-    return {
-      id: this.#newEventId(),
-      ts: this.#ts(),
-      type: 'participant.joined',
-      server: this.#server,
-      callId: call.state.id,
-      participantId: participant.state.id,
-      call: this.#callView(call),
-      participant: { ...participant.state },
-    };
-  }
-
-  #participantUpdated(
-    call: CallRecord,
-    participant: ParticipantRecord,
-    changes: Partial<ParticipantFields>,
-    synthetic: boolean,
-  ): ParticipantUpdatedEvent {
-    const event: ParticipantUpdatedEvent = {
-      id: this.#newEventId(),
-      ts: this.#ts(),
-      type: 'participant.updated',
-      server: this.#server,
-      callId: call.state.id,
-      participantId: participant.state.id,
-      changes,
-      call: this.#callView(call),
-      participant: { ...participant.state },
-    };
-    if (synthetic) event.synthetic = true;
-    return event;
-  }
-
-  #participantLeft(
-    call: CallRecord,
-    participant: ParticipantRecord,
-    reason: string | undefined,
-    synthetic: boolean,
-  ): ParticipantLeftEvent {
-    const event: ParticipantLeftEvent = {
-      id: this.#newEventId(),
-      ts: this.#ts(),
-      type: 'participant.left',
-      server: this.#server,
-      callId: call.state.id,
-      participantId: participant.state.id,
-      call: this.#callView(call),
-      participant: { ...participant.state },
-    };
-    if (reason !== undefined) event.reason = reason;
-    if (synthetic) event.synthetic = true;
-    return event;
   }
 }

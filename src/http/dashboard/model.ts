@@ -3,6 +3,7 @@
 // Pure: no DOM, no timers, no fetches, so it is unit-tested in Node.
 import { EVENT_TYPES } from '../../state/events.js';
 import type { CallState, CallView, CmsEvent, ParticipantState, ServerView } from './api.js';
+import { assertNever } from '../../assert-never.js';
 
 export interface CallEntry {
   server: string;
@@ -311,8 +312,4 @@ export function compareParticipants(a: ParticipantState, b: ParticipantState): n
     compareText(a.uri ?? '', b.uri ?? '') ||
     compareText(a.id, b.id)
   );
-}
-
-function assertNever(value: never): never {
-  throw new Error(`unexpected event ${JSON.stringify(value)}`);
 }
