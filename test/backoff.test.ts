@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Backoff } from '../src/session/index.js';
+import { Backoff } from '../src/backoff.js';
 
 test('full jitter: delay = random() * min(max, initial * 2^attempt)', () => {
   const backoff = new Backoff({ initialMs: 1000, maxMs: 60_000, random: () => 0.999999 });
@@ -36,4 +36,11 @@ test('defaults to Math.random within the window', () => {
     const delay = backoff.next();
     assert.ok(delay >= 0 && delay < 40 && Number.isInteger(delay), `delay ${delay}`);
   }
+});
+
+test('equal jitter keeps half the window as a floor', () => {
+  const low = new Backoff({ initialMs: 1000, maxMs: 8000, jitter: 'equal', random: () => 0 });
+  assert.deepEqual([low.next(), low.next(), low.next(), low.next(), low.next()], [500, 1000, 2000, 4000, 4000]);
+  const high = new Backoff({ initialMs: 1000, maxMs: 8000, jitter: 'equal', random: () => 0.999999 });
+  assert.deepEqual([high.next(), high.next(), high.next(), high.next(), high.next()], [999, 1999, 3999, 7999, 7999]);
 });

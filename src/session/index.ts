@@ -1,7 +1,6 @@
 export * from './types.js';
 export { createSession } from './session.js';
 export { DEFAULT_TIMINGS, resolveTimings } from './defaults.js';
-export { Backoff, type BackoffOptions, type Jitter } from '../backoff.js';
 export {
   SubscriptionSet,
   PER_CALL_TYPES,

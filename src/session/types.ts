@@ -1,17 +1,19 @@
 // Public shape of one server's session. The hub depends on this file only.
 import type { Logger } from 'pino';
-import type { CallView, CmsEvent } from '../state/events.js';
-import type { SubscriptionType } from '../protocol/index.js';
-import type { ServerState } from '../state/server-state.js';
 import type { Clock } from '../clock.js';
+import type { SessionTimings } from '../defaults.js';
+import type { SubscriptionType } from '../protocol/index.js';
+import type { CallView, CmsEvent } from '../state/events.js';
+import type { ServerState } from '../state/server-state.js';
 import type { ConnectSlots } from '../transport/connect-slots.js';
+import type { TransportErrorCode } from '../transport/errors.js';
+import type { ErrorKind, TlsOptions } from '../transport/types.js';
 import type { PerCallType } from './subscription-set.js';
 
-export type SessionState = 'connecting' | 'subscribing' | 'live' | 'backoff' | 'stopped';
+// Defined below this layer; re-exported so that the session's public shape stays in one place.
+export type { ErrorKind, SessionTimings, TlsOptions };
 
-export type { TlsOptions, ErrorKind } from '../transport/types.js';
-import type { TlsOptions, ErrorKind } from '../transport/types.js';
-import type { TransportErrorCode } from '../transport/errors.js';
+export type SessionState = 'connecting' | 'subscribing' | 'live' | 'backoff' | 'stopped';
 
 export interface ServerTarget {
   /** Configured name; appears in every event and log line of this server. */
@@ -45,9 +47,6 @@ export interface Delivery {
  * completions or server.* events). Returning nothing lets the session ack at once. Must not throw.
  */
 export type EventReceiver = (events: CmsEvent[], messageId?: number) => Delivery | undefined;
-
-export type { SessionTimings } from '../defaults.js';
-import type { SessionTimings } from '../defaults.js';
 
 export interface SessionOptions {
   target: ServerTarget;

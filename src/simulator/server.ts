@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { givenCertificate, selfSignedCertificate, type ServerCertificate } from './certificate.js';
-import { EventConnection, type ConnectionHost } from './connection.js';
+import { EventConnection, type ConnectionHost } from './event-connection.js';
 import { refuseUpgrade, sendFailure } from './http-responses.js';
 import { resolveSwitches, type SimulatorSwitches } from './switches.js';
 import { realClock, type Clock } from '../clock.js';

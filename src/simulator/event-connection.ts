@@ -1,30 +1,14 @@
 // One event socket, server side: the outgoing queue and its ack window, the ack timeout, the
 // subscription set, and the record of every protocol rule the client breaks.
 import type { WebSocket, RawData } from 'ws';
-import type { Clock, TimerHandle } from '../clock.js';
+import type { TimerHandle } from '../clock.js';
 import { buildAck, buildMessage, parseClientFrame, type FrameError, type ServerMessage, type SubscribeRequest } from '../protocol/index.js';
 import { checkRequest, SubscriptionIndex, type LiveSubscription } from './subscriptions.js';
 import { deltaMessages, lateRosterUpdate, snapshot, subscriptionUpdate } from './updates.js';
-import type { SimulatorSwitches } from './switches.js';
-import type { CallRecord, SimulatedWorld, WorldChange } from './world.js';
+import type { ConnectionHost } from './connection-host.js';
+import type { CallRecord, WorldChange } from './world.js';
 
-/** What a connection needs from the server that accepted it. */
-export interface ConnectionHost {
-  readonly switches: SimulatorSwitches;
-  readonly world: SimulatedWorld;
-  /** Ack timeouts run on it (tests move a manual one). */
-  readonly clock: Clock;
-  acksStalled(): boolean;
-  violation(connectionId: number, kind: string, detail: string): void;
-  messageSent(connectionId: number, messageId: number): void;
-  ackReceived(): void;
-  subscribeRequested(): void;
-  /** A ping arrived (`answered`: a pong went back). */
-  pinged(answered: boolean): void;
-  /** The connection has nothing queued or unacked any more. */
-  drained(): void;
-  closed(connection: EventConnection): void;
-}
+export type { ConnectionHost };
 
 /** Client message ids we acked, kept only to tell an ack of our messageAck from other bad acks. */
 const REMEMBERED_CLIENT_IDS = 64;
