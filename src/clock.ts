@@ -15,7 +15,7 @@ export interface Clock {
 }
 
 export const realClock: Clock = Object.freeze({
-  now: () => Date.now(),
+  now: Date.now,
   setTimeout: (callback: () => void, ms: number): TimerHandle => setTimeout(callback, ms),
   clearTimeout: (handle: TimerHandle | undefined) => clearTimeout(handle as NodeJS.Timeout | undefined),
 });

@@ -5,8 +5,8 @@ import { CALL_ELEMENTS, type Subscription } from '../src/protocol/index.js';
 import type { SimulatedServer, SimulatorOptions } from '../src/simulator/index.js';
 import { openSocket, requestToken, type Probe, type ProbeFrame } from '../src/simulator/probe-client.js';
 import { probe, simulator } from './helpers/simulators.js';
-import { ManualClock } from './helpers/manual-clock.js';
-import { sleep, waitFor } from './helpers/wait.js';
+import { ManualClock, settle } from './helpers/manual-clock.js';
+import { waitFor } from './helpers/wait.js';
 
 const calls: Subscription = { index: 1, type: 'calls', elements: CALL_ELEMENTS };
 const messageIds = (p: Probe) => p.messages().map((m) => m.messageId);
@@ -43,7 +43,8 @@ describe('ack window', () => {
     assert.equal(server.stats().queued, 0);
     let idle = false;
     void server.idle().then(() => (idle = true));
-    await sleep(30);
+    await settle();
+    assert.equal(server.stats().unacked, 1);
     assert.equal(idle, false, 'not idle while message 3 is unacked');
     p.ack(3);
     await server.idle();
@@ -143,7 +144,7 @@ describe('violations', () => {
     server.world.createCall();
     const update = await p.waitFor((f) => f.kind === 'message', { from });
     if (update.kind === 'message') p.ack(update.message.messageId, 'failure');
-    await sleep(50);
+    await waitFor(() => kinds(server).includes('nonSuccessAck'), 'the failure ack to be recorded');
     assert.deepEqual(kinds(server), [
       'duplicateAck',
       'unknownAck',

@@ -14,7 +14,7 @@ import {
 import { startCluster, startControlApi, startSimulator, startTraffic, type SimulatedServer } from '../src/simulator/index.js';
 import { Probe, requestToken, type ProbeFrame } from '../src/simulator/probe-client.js';
 import { ManualClock } from './helpers/manual-clock.js';
-import { sleep, waitFor } from './helpers/wait.js';
+import { waitFor } from './helpers/wait.js';
 
 const cleanups: Array<() => Promise<unknown> | void> = [];
 after(async () => {
@@ -284,7 +284,7 @@ describe('control API', () => {
     assert.equal((await call('POST', '/servers/alpha/faults/raw', { frame: 'garbage' })).status, 204);
     assert.deepEqual(await probe.waitFor((f) => f.kind === 'invalid', { from }), { kind: 'invalid', text: 'garbage' });
     probe.send('garbage back');
-    await sleep(50);
+    await waitFor(() => alpha.violations().length > 0, 'the garbage to be recorded');
     const violations = await call('GET', '/servers/alpha/violations');
     assert.deepEqual(violations.body.map((v: { kind: string }) => v.kind), ['badJson']);
     assert.equal((await call('POST', '/servers/alpha/faults/stall', { on: true })).status, 204);

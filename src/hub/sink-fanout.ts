@@ -52,7 +52,7 @@ export class SinkFanout {
           const wait = this.#writeToSink(i, event, line);
           if (wait) (waits ??= []).push(wait);
         }
-        for (const tap of this.taps) tap(event, line, messageId);
+        if (this.taps.size > 0) for (const tap of this.taps) tap(event, line, messageId);
       } catch (error) {
         this.#log.error({ err: error, event: event.id }, 'writing an event to a sink or tap failed');
       }

@@ -84,8 +84,7 @@ class CmsSession implements Session, ConnectionHost {
     this.#newEventId = options.newEventId ?? defaultEventId;
     this.#tls = createTlsConfig(options.target);
     this.#slots = options.connectSlots ?? processConnectSlots;
-    const now = (): number => this.clock.now();
-    this.state = options.state ?? new ServerState({ server: this.name, now, newEventId: options.newEventId });
+    this.state = options.state ?? new ServerState({ server: this.name, now: this.clock.now.bind(this.clock), newEventId: options.newEventId });
     this.subs = new SubscriptionSet(options.target.elements);
     // Calls known from an earlier session are followed from the first request on.
     for (const callId of this.state.callIds()) this.subs.addCall(callId);
