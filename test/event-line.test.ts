@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { parseServerFrame } from '../src/protocol/index.js';
 import { ServerState, eventLine, type CmsEvent } from '../src/state/index.js';
 
-const FIXTURE = new URL('../../shared/fixtures/meeting.ndjson', import.meta.url);
+const FIXTURE = new URL('./fixtures/meeting.ndjson', import.meta.url);
 
 function meetingEvents(): CmsEvent[] {
   const state = new ServerState({ server: 'cms "quoted" \\ name' });

@@ -11,7 +11,7 @@ import { openSocket, requestToken, type Probe, type ProbeFrame } from '../src/si
 import { probe, simulator } from './helpers/simulators.js';
 import { ManualClock } from './helpers/manual-clock.js';
 
-const FIXTURE = readFileSync(new URL('../../shared/fixtures/meeting.ndjson', import.meta.url), 'utf8')
+const FIXTURE = readFileSync(new URL('./fixtures/meeting.ndjson', import.meta.url), 'utf8')
   .trim()
   .split('\n')
   .map((line) => JSON.parse(line) as Record<string, any>);

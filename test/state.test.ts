@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { parseServerFrame, type ServerMessage } from '../src/protocol/index.js';
 import { ServerState, newEventId, type CmsEvent } from '../src/state/index.js';
 
-const FIXTURE = new URL('../../shared/fixtures/meeting.ndjson', import.meta.url);
+const FIXTURE = new URL('./fixtures/meeting.ndjson', import.meta.url);
 const CALL = '3f0c1d52-7a1e-4c2b-9a41-0c5d2e8b7a10';
 const ROOM = 'a1e5f7c2-0b3d-4e8f-9c1a-2d4e6f8a0b1c';
 const KIM = 'c9d8e7f6-5a4b-4c3d-8e2f-1a0b9c8d7e6f';
