@@ -1,4 +1,4 @@
-// The config file's schema (../shared/design.md, "Config"). zod gives each problem a path, so
+// The config file's schema (README.md, "Running it against real servers"). zod gives each problem a path, so
 // errors can name the field; strict objects catch typos instead of silently ignoring them.
 import { z } from 'zod';
 import { CALL_ELEMENTS, CALL_INFO_ELEMENTS, CALL_ROSTER_ELEMENTS } from '../protocol/index.js';

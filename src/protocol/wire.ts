@@ -1,4 +1,4 @@
-// Wire types of the CMS Events protocol (../shared/cms-events-protocol.md), as discriminated unions.
+// Wire types of the CMS Events protocol (docs/protocol.md), as discriminated unions.
 import type { CallInfoElement, CallRosterElement, CallElement, SubscriptionType } from './elements.js';
 
 export type ActiveState = 'active' | 'inactive';

@@ -1,4 +1,4 @@
-// The event contract (../shared/design.md, "Events"): the objects written to stdout, sent to
+// The event contract (README.md, "Events"): the objects written to stdout, sent to
 // sinks and SSE, and handed to handlers. Field names here are public API.
 import type { CallFields, ParticipantFields } from '../protocol/index.js';
 

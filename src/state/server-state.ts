@@ -1,5 +1,5 @@
 // The live model of one server's calls and rosters: wire deltas in, contract events out
-// (../../shared/design.md, "Events" and "State and reconciliation"). A pure reducer: the
+// (README.md, "Events"; docs/protocol.md §6 on snapshots). A pure reducer: the
 // session owns sockets, timers and the subscription-index → call mapping, and tells this
 // class when a connection starts and when a snapshot is complete.
 //
