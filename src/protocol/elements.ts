@@ -1,5 +1,5 @@
 // The one place that lists which elements each subscription type can ask for
-// (reference section 4). Everything else derives from these lists.
+// (docs/protocol.md §4). Everything else derives from these lists.
 
 export const CALL_ELEMENTS = [
   'name',
@@ -58,6 +58,7 @@ export const LAYOUTS = [
   'allEqualSixteenths',
   'allEqualTwentyFifths',
   'onePlusFive',
+  'onePlusSeven',
   'onePlusNine',
   'automatic',
 ] as const;

@@ -1,4 +1,4 @@
-// The subscriptions of one server as desired state (reference §4): `calls`, plus `callInfo` and
+// The subscriptions of one server as desired state (docs/protocol.md §4): `calls`, plus `callInfo` and
 // `callRoster` for every followed call. A subscribeRequest always carries the whole set, so the
 // class answers two questions: what is the set now, and which subscription does an index name.
 //

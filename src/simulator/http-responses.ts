@@ -1,5 +1,5 @@
 // How the simulated bridge spells HTTP failures: REST errors carry an XML <failureDetails> body
-// (reference section 1); refused upgrades are written straight to the raw socket.
+// (docs/protocol.md §1); refused upgrades are written straight to the raw socket.
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 

@@ -1,4 +1,4 @@
-// Every behaviour the reference (section 7) leaves unknown is a switch, so a client can be tested
+// Every behaviour docs/protocol.md (§7) leaves unknown is a switch, so a client can be tested
 // against each plausible server. Switches are read at the moment they matter, so tests and the
 // control API can flip them on a running server.
 

@@ -1,4 +1,4 @@
-// POST /api/v1/authTokens with Basic auth; the token comes back in a header (reference §1).
+// POST /api/v1/authTokens with Basic auth; the token comes back in a header (docs/protocol.md §1).
 // A fresh token is fetched for every connection attempt: the server may treat it as single-use.
 import { request } from 'node:http';
 import type { TlsConfig } from './connect.js';

@@ -1,6 +1,6 @@
 // Dead-peer detection by WebSocket ping, safe against servers that never answer pings.
 //
-// Whether CMS answers pings is unknown (reference §2), so missing pongs may only count against a
+// Whether CMS answers pings is unknown (docs/protocol.md §2), so missing pongs may only count against a
 // connection whose server has answered at least one: until the first pong the watchdog only
 // sends pings. TCP keepalive (set on every socket by openSocket) covers the silent-server case.
 import { realClock, type Clock, type TimerHandle } from '../clock.js';

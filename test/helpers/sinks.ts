@@ -1,7 +1,6 @@
 // Shared helpers of the sink tests (real redis-server / nats-server processes on free ports,
 // events, a log recorder).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import os from 'node:os';
@@ -10,6 +9,7 @@ import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import type { CmsEvent } from '../../src/state/events.js';
 import { waitFor } from './wait.js';
+import { findProgram } from './requirements.js';
 
 export { freePort } from './daemon.js';
 export { sleep, waitFor } from './wait.js';
@@ -100,12 +100,11 @@ export function recordLogs(level: pino.LevelWithSilent = 'debug'): LogRecorder {
   };
 }
 
-function findBinary(name: string): string {
-  for (const dir of [...(process.env.PATH ?? '').split(':'), '/usr/bin', '/usr/sbin', '/usr/local/bin', '/usr/local/sbin']) {
-    const candidate = path.join(dir, name);
-    if (dir && existsSync(candidate)) return candidate;
-  }
-  throw new Error(`${name} is not installed (apt-get install ${name === 'nats-server' ? 'nats-server' : 'redis-server'})`);
+/** Where the program is, by the one lookup of test/helpers/requirements.ts (its pretend switch included). */
+function findBinary(name: 'redis-server' | 'nats-server'): string {
+  const found = findProgram(name);
+  if (found === undefined) throw new Error(`${name} is not installed (apt-get install ${name})`);
+  return found;
 }
 
 async function portOpen(port: number): Promise<boolean> {
@@ -126,7 +125,7 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-async function startProcess(bin: string, args: string[], port: number, cwd: string): Promise<ServerProcess> {
+async function startProcess(bin: 'redis-server' | 'nats-server', args: string[], port: number, cwd: string): Promise<ServerProcess> {
   const proc = spawn(findBinary(bin), args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
