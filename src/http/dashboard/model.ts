@@ -1,27 +1,20 @@
 // The dashboard's live copy of the daemon's state: servers, calls and rosters, rebuilt from a
 // snapshot (GET /api/servers, GET /api/servers/{name}/calls) and moved forward by events.
-// Pure: no DOM, no timers, no fetches, so it is unit-tested in Node.
+// This class orders snapshots and events (an event that arrives while its snapshot loads waits
+// for it); live-state.ts applies them. Pure: no DOM, no timers, no fetches, so it is unit-tested
+// in Node.
 import { EVENT_TYPES } from '../../state/events.js';
-import type { CallState, CallView, CmsEvent, ParticipantState, ServerView } from './api.js';
-import { assertNever } from '../../assert-never.js';
+import type { CallView, CmsEvent, ServerView } from './api.js';
+import { CallHistories } from './model/call-histories.js';
+import { ChangeTracker, type Changes } from './model/changes.js';
+import { compareCalls, compareText } from './model/compare.js';
+import { applyEvent, type CallEntry, type LiveState } from './model/live-state.js';
+import { RecentIds } from './model/recent-ids.js';
 
-export interface CallEntry {
-  server: string;
-  call: CallState;
-  roster: Map<string, ParticipantState>;
-}
-
-/** What the view has to redraw since it last asked. */
-export interface Changes {
-  /** Servers added or removed: the list itself must be redrawn. */
-  serverList: boolean;
-  /** Servers whose header (state, error, rates) changed. */
-  servers: Set<string>;
-  /** Per server, calls that changed, appeared or ended. */
-  calls: Map<string, Set<string>>;
-  /** Calls (by historyKey) whose event history grew. */
-  histories: Set<string>;
-}
+export { HISTORY_LENGTH, historyKey } from './model/call-histories.js';
+export type { Changes } from './model/changes.js';
+export { compareParticipants, compareText } from './model/compare.js';
+export type { CallEntry } from './model/live-state.js';
 
 /** What the caller should do after a live event. */
 export interface EventOutcome {
@@ -32,33 +25,24 @@ export interface EventOutcome {
 const KNOWN_TYPES = new Set<string>(EVENT_TYPES);
 const NOTHING: EventOutcome = { refetchServers: false, refetchCalls: false };
 
-export const HISTORY_LENGTH = 50;
-/** Calls whose history is kept, ended ones included; the oldest-touched go first. */
-const HISTORY_CALLS = 1000;
-/** Event ids remembered to drop duplicates (a reconnecting stream may replay a few). */
-const SEEN_IDS = 5000;
-
 interface CallsLoad {
   token: number;
   queue: CmsEvent[];
 }
 
-export function historyKey(server: string, callId: string): string {
-  return `${server}\u0000${callId}`;
-}
-
 export class DashboardModel {
   readonly servers = new Map<string, ServerView>();
   private readonly calls = new Map<string, Map<string, CallEntry>>();
-  private readonly histories = new Map<string, CmsEvent[]>();
-  private readonly seen = new Set<string>();
+  private readonly live: LiveState = { servers: this.servers, calls: this.calls };
+  private readonly histories = new CallHistories();
+  private readonly seen = new RecentIds();
   /** Servers whose calls have been loaded at least once since the last reload. */
   private readonly loaded = new Set<string>();
   private readonly loading = new Map<string, CallsLoad>();
   /** Non-null while the whole snapshot is being reloaded: every event waits here. */
   private reloadQueue: CmsEvent[] | null = null;
   private nextToken = 1;
-  private changes: Changes = emptyChanges();
+  private readonly changes = new ChangeTracker();
 
   /** Starts a full reload (a new or re-opened event stream): events wait until it ends. */
   beginReload(): void {
@@ -81,14 +65,14 @@ export class DashboardModel {
       this.calls.delete(name);
       this.loaded.delete(name);
       this.loading.delete(name);
-      this.changes.serverList = true;
+      this.changes.markServerList();
     }
     for (const server of list) {
       const previous = this.servers.get(server.name);
-      if (!previous) this.changes.serverList = true;
+      if (!previous) this.changes.markServerList();
       else if (JSON.stringify(previous) === JSON.stringify(server)) continue;
       this.servers.set(server.name, server);
-      this.changes.servers.add(server.name);
+      this.changes.markServer(server.name);
     }
   }
 
@@ -120,10 +104,10 @@ export class DashboardModel {
     }
     this.calls.set(server, next);
     this.loaded.add(server);
-    this.markCalls(server);
-    for (const id of previous.keys()) this.markCall(server, id);
-    for (const id of next.keys()) this.markCall(server, id);
-    this.changes.servers.add(server);
+    this.changes.markCallList(server);
+    for (const id of previous.keys()) this.changes.markCall(server, id);
+    for (const id of next.keys()) this.changes.markCall(server, id);
+    this.changes.markServer(server);
     for (const event of load.queue) this.apply(event);
   }
 
@@ -139,9 +123,9 @@ export class DashboardModel {
   receive(event: CmsEvent): EventOutcome {
     // A newer daemon may send types this page does not know yet: they are skipped, not fatal.
     if (!KNOWN_TYPES.has(event.type) || this.seen.has(event.id)) return NOTHING;
-    this.remember(event.id);
+    this.seen.add(event.id);
     if (event.type !== 'server.connected' && event.type !== 'server.disconnected') {
-      this.record(event.server, event.callId, event);
+      this.changes.markHistory(this.histories.record(event.server, event.callId, event));
     }
     if (this.reloadQueue) {
       this.reloadQueue.push(event);
@@ -180,7 +164,7 @@ export class DashboardModel {
 
   /** Latest events of a call, oldest first (also after the call ended). */
   history(server: string, callId: string): readonly CmsEvent[] {
-    return this.histories.get(historyKey(server, callId)) ?? [];
+    return this.histories.of(server, callId);
   }
 
   isLoaded(server: string): boolean {
@@ -188,9 +172,7 @@ export class DashboardModel {
   }
 
   takeChanges(): Changes {
-    const taken = this.changes;
-    this.changes = emptyChanges();
-    return taken;
+    return this.changes.take();
   }
 
   private route(event: CmsEvent): void {
@@ -200,116 +182,6 @@ export class DashboardModel {
   }
 
   private apply(event: CmsEvent): void {
-    const server = event.server;
-    switch (event.type) {
-      case 'server.connected': {
-        const status = this.servers.get(server);
-        if (status && status.state !== 'live') {
-          this.servers.set(server, { ...status, state: 'live', since: event.ts, connectedSince: event.ts });
-          this.changes.servers.add(server);
-        }
-        return;
-      }
-      case 'server.disconnected': {
-        const status = this.servers.get(server);
-        if (status && status.state === 'live') {
-          // Provisional until the next GET /api/servers says whether it reconnects or backs off.
-          this.servers.set(server, { ...status, state: 'connecting', since: event.ts, connectedSince: null });
-          this.changes.servers.add(server);
-        }
-        return;
-      }
-      case 'call.started':
-      case 'call.updated':
-        this.upsertCall(server, event.call);
-        return;
-      case 'call.ended': {
-        if (this.calls.get(server)?.delete(event.callId)) this.markCall(server, event.callId);
-        return;
-      }
-      case 'participant.joined':
-      case 'participant.updated': {
-        const entry = this.upsertCall(server, event.call);
-        if (entry) entry.roster.set(event.participantId, event.participant);
-        return;
-      }
-      case 'participant.left': {
-        const entry = this.calls.get(server)?.get(event.callId);
-        if (!entry) return;
-        entry.call = event.call;
-        entry.roster.delete(event.participantId);
-        this.markCall(server, event.callId);
-        return;
-      }
-      default:
-        assertNever(event);
-    }
+    applyEvent(this.live, event, this.changes);
   }
-
-  private upsertCall(server: string, call: CallState): CallEntry | undefined {
-    if (!this.servers.has(server)) return undefined;
-    let byId = this.calls.get(server);
-    if (!byId) this.calls.set(server, (byId = new Map()));
-    let entry = byId.get(call.id);
-    if (entry) entry.call = call;
-    else byId.set(call.id, (entry = { server, call, roster: new Map() }));
-    this.markCall(server, call.id);
-    return entry;
-  }
-
-  private markCall(server: string, callId: string): void {
-    this.markCalls(server).add(callId);
-  }
-
-  /** The server's call list is redrawn even when no single call changed (an empty snapshot). */
-  private markCalls(server: string): Set<string> {
-    let ids = this.changes.calls.get(server);
-    if (!ids) this.changes.calls.set(server, (ids = new Set()));
-    return ids;
-  }
-
-  private record(server: string, callId: string, event: CmsEvent): void {
-    const key = historyKey(server, callId);
-    const events = this.histories.get(key) ?? [];
-    // Re-inserting keeps the Map in least-recently-touched order for eviction.
-    this.histories.delete(key);
-    this.histories.set(key, events);
-    events.push(event);
-    if (events.length > HISTORY_LENGTH) events.splice(0, events.length - HISTORY_LENGTH);
-    if (this.histories.size > HISTORY_CALLS) {
-      const oldest = this.histories.keys().next().value;
-      if (oldest !== undefined) this.histories.delete(oldest);
-    }
-    this.changes.histories.add(key);
-  }
-
-  private remember(id: string): void {
-    this.seen.add(id);
-    if (this.seen.size > SEEN_IDS) {
-      const oldest = this.seen.values().next().value;
-      if (oldest !== undefined) this.seen.delete(oldest);
-    }
-  }
-}
-
-function emptyChanges(): Changes {
-  return { serverList: false, servers: new Set(), calls: new Map(), histories: new Set() };
-}
-
-const collator = new Intl.Collator(undefined, { sensitivity: 'base', numeric: true });
-
-export function compareText(a: string, b: string): number {
-  return collator.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0);
-}
-
-function compareCalls(a: CallEntry, b: CallEntry): number {
-  return compareText(a.call.name ?? '', b.call.name ?? '') || compareText(a.call.id, b.call.id);
-}
-
-export function compareParticipants(a: ParticipantState, b: ParticipantState): number {
-  return (
-    compareText(a.name || a.uri || '', b.name || b.uri || '') ||
-    compareText(a.uri ?? '', b.uri ?? '') ||
-    compareText(a.id, b.id)
-  );
 }
