@@ -64,6 +64,7 @@ describe('daemon with three servers', () => {
     assert.equal(byName['cms-flaky'].state, 'live');
     assert.notEqual(byName['cms-wrong'].state, 'live');
     assert.equal(byName['cms-wrong'].lastErrorKind, 'auth');
+    assert.equal(byName['cms-wrong'].lastErrorCode, 'AUTH_REJECTED');
     assert.match(byName['cms-wrong'].lastError, /401|auth|credential|password/i);
     assert.equal(eventsOf('cms-wrong').filter((e) => e.type === 'server.connected').length, 0);
     const ready = await fetch(`${api}/readyz`);

@@ -24,13 +24,14 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-/** The contract's server entry: lastError in words, its kind and time beside it. */
+/** The contract's server entry: lastError in words, its kind, precise code and time beside it. */
 function serverEntry(view: ServerView) {
   const { lastError, ...rest } = view;
   return {
     ...rest,
     lastError: lastError?.message ?? null,
     lastErrorKind: lastError?.kind ?? null,
+    lastErrorCode: lastError?.code ?? null,
     lastErrorAt: lastError?.at ?? null,
   };
 }

@@ -37,14 +37,16 @@ export async function fetchServers(signal?: AbortSignal): Promise<ServerView[]> 
 type RawServerView = Omit<ServerView, 'lastError'> & {
   lastError: ServerError | string | null;
   lastErrorKind?: string | null;
+  lastErrorCode?: string | null;
   lastErrorAt?: string | null;
 };
 
 function normalizeServer(raw: RawServerView): ServerView {
-  const { lastError, lastErrorKind, lastErrorAt, ...rest } = raw;
+  const { lastError, lastErrorKind, lastErrorCode, lastErrorAt, ...rest } = raw;
   let error: ServerError | null = null;
   if (typeof lastError === 'string') {
     error = { kind: (lastErrorKind ?? '') as SessionError['kind'], message: lastError, at: lastErrorAt ?? rest.since };
+    if (lastErrorCode) error.code = lastErrorCode as SessionError['code'];
   } else if (lastError && typeof lastError === 'object') {
     error = lastError;
   }
