@@ -1,0 +1,136 @@
+// One call's card: its head (name, type, count, flags) as the button that opens its history, and
+// its roster of participants with their states.
+import type { ParticipantState } from '../api.js';
+import { append, h, type Child } from '../dom.js';
+import { countLabel } from '../format.js';
+import type { CallEntry } from '../model.js';
+
+/**
+ * One call's elements live as long as the call: only their contents are redrawn, so a click
+ * whose press and release straddle a redraw still lands on the same button.
+ */
+export interface CallElements {
+  root: HTMLElement;
+  head: HTMLButtonElement;
+  roster: HTMLElement;
+}
+
+export function createCallElements(onSelect: () => void): CallElements {
+  const head = h('button', {
+    class: 'call__head',
+    testid: 'call-open',
+    attrs: { type: 'button', title: 'Show the latest events of this call' },
+    onClick: onSelect,
+  });
+  const roster = h('ul', { class: 'roster', testid: 'roster' });
+  return { root: h('article', { class: 'call', testid: 'call' }, head, roster), head, roster };
+}
+
+/** Redraws the card for the call as it is now; `roster` is the part the search shows. */
+export function drawCall(
+  elements: CallElements,
+  entry: CallEntry,
+  roster: ParticipantState[],
+  selected: boolean,
+): void {
+  const call = entry.call;
+  const root = elements.root;
+  root.className = selected ? 'call call--selected' : 'call';
+  const data: Record<string, string | null | undefined> = {
+    callId: call.id,
+    callName: call.name ?? '',
+    recording: call.recording,
+    streaming: call.streaming,
+    lockState: call.lockState,
+    callType: call.callType,
+  };
+  for (const [key, value] of Object.entries(data)) {
+    if (value === null || value === undefined) delete root.dataset[key];
+    else root.dataset[key] = value;
+  }
+  elements.head.setAttribute('aria-pressed', selected ? 'true' : 'false');
+
+  const flags: Child[] = [];
+  if (call.recording === 'active') flags.push(pill('Recording', 'rec', 'call-recording'));
+  if (call.endpointRecording === 'active') flags.push(pill('Endpoint recording', 'rec', 'call-endpoint-recording'));
+  if (call.streaming === 'active') flags.push(pill('Streaming', 'stream', 'call-streaming'));
+  if (call.lockState === 'locked') flags.push(pill('Locked', 'lock', 'call-locked'));
+  const count = call.participants ?? entry.roster.size;
+  const countText =
+    countLabel(count, 'participant', 'participants') +
+    (count !== entry.roster.size ? ` (${entry.roster.size} on roster)` : '');
+  elements.head.replaceChildren(
+    h('span', { class: 'call__name', testid: 'call-name' }, call.name || '(unnamed call)'),
+    h(
+      'span',
+      { class: 'call__meta' },
+      call.callType ? h('span', { class: 'call__type', testid: 'call-type' }, call.callType) : null,
+      h('span', { class: 'call__count', testid: 'participant-count' }, countText),
+      flags,
+    ),
+  );
+
+  const hidden = entry.roster.size - roster.length;
+  elements.roster.replaceChildren();
+  append(elements.roster, [
+    roster.map(participantElement),
+    entry.roster.size === 0 ? h('li', { class: 'roster__empty' }, 'Nobody on the roster yet.') : null,
+    hidden > 0 ? h('li', { class: 'roster__empty' }, `${hidden} more not matching the search`) : null,
+  ]);
+}
+
+function participantElement(participant: ParticipantState): HTMLElement {
+  const flags: Child[] = [];
+  if (participant.state) {
+    flags.push(h('span', { class: `pstate pstate--${cssToken(participant.state)}`, testid: 'participant-state' }, participant.state));
+  }
+  if (participant.direction) {
+    const incoming = participant.direction === 'incoming';
+    const outgoing = participant.direction === 'outgoing';
+    flags.push(
+      h(
+        'span',
+        { class: 'direction', testid: 'participant-direction', title: participant.direction },
+        incoming ? '↘ in' : outgoing ? '↗ out' : participant.direction,
+      ),
+    );
+  }
+  if (participant.audioMuted) flags.push(pill('Mic off', 'muted', 'audio-muted'));
+  if (participant.videoMuted) flags.push(pill('Camera off', 'muted', 'video-muted'));
+  if (participant.activeSpeaker) flags.push(pill('Speaking', 'speaker', 'active-speaker'));
+  if (participant.presenter) flags.push(pill('Presenting', 'presenter', 'presenter'));
+  return h(
+    'li',
+    {
+      class: participant.activeSpeaker ? 'participant participant--speaking' : 'participant',
+      testid: 'participant',
+      title: participant.layout ? `layout: ${participant.layout}` : undefined,
+      data: {
+        participantId: participant.id,
+        participantName: participant.name ?? '',
+        state: participant.state,
+        direction: participant.direction,
+        audioMuted: participant.audioMuted ?? undefined,
+        videoMuted: participant.videoMuted ?? undefined,
+        activeSpeaker: participant.activeSpeaker ?? undefined,
+        presenter: participant.presenter ?? undefined,
+      },
+    },
+    h(
+      'div',
+      { class: 'participant__who' },
+      h('span', { class: 'participant__name', testid: 'participant-name' }, participant.name || '(no name)'),
+      participant.uri ? h('span', { class: 'participant__uri', testid: 'participant-uri' }, participant.uri) : null,
+    ),
+    h('div', { class: 'participant__flags' }, flags),
+  );
+}
+
+function pill(text: string, kind: string, testid: string): HTMLElement {
+  return h('span', { class: `pill pill--${kind}`, testid }, text);
+}
+
+/** Server-sent values used in class names are reduced to letters and digits. */
+function cssToken(value: string): string {
+  return value.replace(/[^A-Za-z0-9_-]/g, '');
+}

@@ -1,0 +1,146 @@
+// One server's card: its head (host, state, connection, rates, last error, counters) and the list
+// its call cards are kept in, in call-name order, with a word when the list is empty or stale.
+import type { ServerView } from '../api.js';
+import { append, h, setText, type Child } from '../dom.js';
+import { dateTime, rate, serverTrouble, splitWords, stateInWords } from '../format.js';
+import type { DashboardModel } from '../model.js';
+import type { CallElements } from './call-card.js';
+import { timeElement } from './relative-time.js';
+import { setChildren } from './set-children.js';
+
+export interface ServerElements {
+  root: HTMLElement;
+  host: HTMLElement;
+  state: HTMLElement;
+  connected: HTMLElement;
+  rate: HTMLElement;
+  callCount: HTMLElement;
+  participantCount: HTMLElement;
+  error: HTMLElement;
+  counters: HTMLElement;
+  note: HTMLElement;
+  calls: HTMLElement;
+  empty: HTMLElement;
+  callElements: Map<string, CallElements>;
+}
+
+export function createServerElements(name: string): ServerElements {
+  const fact = (label: string, testid: string): [HTMLElement, HTMLElement] => {
+    const value = h('dd', { testid });
+    return [h('div', null, h('dt', null, label), value), value];
+  };
+  const [connectedFact, connected] = fact('Connected', 'server-connected');
+  const [rateFact, rateValue] = fact('Events/s', 'server-rate');
+  const [callsFact, callCount] = fact('Calls', 'server-call-count');
+  const [participantsFact, participantCount] = fact('Participants', 'server-participant-count');
+  const host = h('span', { class: 'server__host' });
+  const state = h('span', { class: 'state', testid: 'server-state' });
+  const error = h('p', { class: 'server__error', testid: 'server-error', hidden: true, attrs: { role: 'alert' } });
+  const counters = h('dl', { class: 'counters' });
+  const note = h('p', { class: 'server__note', hidden: true });
+  const calls = h('div', { class: 'calls', testid: 'calls' });
+  const empty = h('p', { class: 'empty' }, 'Loading calls…');
+  const root = h(
+    'section',
+    { class: 'server', testid: 'server', data: { server: name } },
+    h(
+      'header',
+      { class: 'server__head' },
+      h('h2', { class: 'server__name', testid: 'server-name' }, name),
+      host,
+      state,
+    ),
+    h('dl', { class: 'server__facts' }, connectedFact, rateFact, callsFact, participantsFact),
+    error,
+    h('details', { class: 'server__counters' }, h('summary', null, 'Counters'), counters),
+    note,
+    calls,
+    empty,
+  );
+  return {
+    root,
+    host,
+    state,
+    connected,
+    rate: rateValue,
+    callCount,
+    participantCount,
+    error,
+    counters,
+    note,
+    calls,
+    empty,
+    callElements: new Map(),
+  };
+}
+
+/** Redraws the head; `callCount` is the model's once its calls loaded, the daemon's until then. */
+export function renderServerHead(elements: ServerElements, server: ServerView, callCount: number): void {
+  const now = Date.now();
+  elements.root.dataset.state = server.state;
+  setText(elements.host, server.host ? `${server.host}:${server.port}` : '');
+  elements.state.className = `state state--${server.state}`;
+  setText(elements.state, stateInWords(server.state));
+  elements.state.title = `${stateInWords(server.state)} since ${dateTime(server.since)}`;
+
+  if (server.state === 'live' && server.connectedSince) {
+    elements.connected.replaceChildren(timeElement('for', server.connectedSince, now));
+  } else {
+    elements.connected.replaceChildren('not connected');
+  }
+  setText(elements.rate, rate(server.eventsPerSecond));
+  setText(elements.callCount, String(callCount));
+
+  const trouble = serverTrouble(server);
+  elements.error.hidden = trouble === '';
+  elements.error.classList.toggle('server__error--past', server.state === 'live');
+  if (trouble && server.lastError) {
+    const parts: Child[] = [
+      server.state === 'live' ? 'Last error: ' : '',
+      trouble,
+      ' · ',
+      timeElement('ago', server.lastError.at, now),
+    ];
+    if (server.state === 'backoff' && server.nextAttemptAt) {
+      parts.push(' · next attempt ', timeElement('until', server.nextAttemptAt, now));
+    }
+    elements.error.replaceChildren();
+    append(elements.error, parts);
+  }
+  elements.counters.replaceChildren(
+    ...Object.entries(server.counters ?? {}).map(([key, value]) =>
+      h('div', null, h('dt', null, splitWords(key)), h('dd', null, String(value))),
+    ),
+  );
+  renderServerNote(elements, server);
+}
+
+/** Calls of a server whose feed is down may be gone already: they are shown dimmed, with a note. */
+export function renderServerNote(elements: ServerElements, server: ServerView): void {
+  const stale = server.state !== 'live' && elements.callElements.size > 0;
+  elements.calls.classList.toggle('calls--stale', stale);
+  elements.note.hidden = !stale;
+  setText(elements.note, stale ? 'The feed is not live: calls as last seen.' : '');
+}
+
+/** Puts the drawn call cards in the model's order and updates the counts and empty-list words. */
+export function orderCalls(elements: ServerElements, server: string, model: DashboardModel): void {
+  const status = model.servers.get(server);
+  const entries = model.callsOf(server);
+  const ordered: HTMLElement[] = [];
+  for (const entry of entries) {
+    const element = elements.callElements.get(entry.call.id);
+    if (element) ordered.push(element.root);
+  }
+  setChildren(elements.calls, ordered);
+  let empty = '';
+  if (ordered.length === 0) {
+    if (entries.length > 0) empty = 'No call matches the search.';
+    else empty = model.isLoaded(server) ? 'No live calls.' : 'Loading calls…';
+  }
+  elements.empty.hidden = empty === '';
+  setText(elements.empty, empty);
+  if (model.isLoaded(server)) setText(elements.callCount, String(entries.length));
+  setText(elements.participantCount, String(model.participantCount(server)));
+  if (status) renderServerNote(elements, status);
+}
