@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { Spool, SpoolLockedError } from '../src/sinks/spool/index.js';
+import { FolderLockedError, Spool } from '../src/sinks/spool/index.js';
 import { serverEntry, startDaemon, writeConfig } from './helpers/daemon.js';
 import { simulator } from './helpers/simulators.js';
 import { recordLogs, tempDir, waitFor } from './helpers/sinks.js';
@@ -39,8 +39,8 @@ test('the same folder twice in one process is refused; the lock holds our pid an
     const spool = await open(dir);
     assert.equal((await lockOf(dir)).pid, process.pid);
     await assert.rejects(open(dir), (error: unknown) => {
-      assert.ok(error instanceof SpoolLockedError);
-      assert.match(error.message, /already used by another sink/);
+      assert.ok(error instanceof FolderLockedError);
+      assert.match(error.message, /already used by another part of this process/);
       assert.ok(error.message.includes(dir), error.message);
       return true;
     });
@@ -79,7 +79,7 @@ test('another live process holding the folder: refused, naming the folder and it
     await waitFor(() => out.includes('locked') || child.exitCode !== null, 'the child to lock the folder', 30_000);
     assert.match(out, /locked/);
     await assert.rejects(open(dir), (error: unknown) => {
-      assert.ok(error instanceof SpoolLockedError);
+      assert.ok(error instanceof FolderLockedError);
       assert.ok(error.message.includes(dir), error.message);
       assert.ok(error.message.includes(`pid ${child.pid}`), error.message);
       assert.equal(error.holder?.pid, child.pid);

@@ -212,7 +212,7 @@ test('reopening a spool folder that is still open in this process is refused', a
   const { dir, remove } = await tempDir('spool-twice');
   try {
     const spool = await Spool.open({ dir, maxBytes: 1 << 20, logger: silent });
-    await assert.rejects(Spool.open({ dir, maxBytes: 1 << 20, logger: silent }), /already used by another sink/);
+    await assert.rejects(Spool.open({ dir, maxBytes: 1 << 20, logger: silent }), /already used by another part of this process/);
     await spool.close();
     const again = await Spool.open({ dir, maxBytes: 1 << 20, logger: silent });
     await again.close();

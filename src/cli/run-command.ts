@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { startHttpServer, type RunningHttpServer } from '../http/server.js';
 import { ConfigError, createHub, createLogger, loadConfigFile, type Hub } from '../hub/index.js';
-import { SpoolLockedError } from '../sinks/index.js';
+import { FolderLockedError } from '../folder-lock.js';
 import { loadHandlersModule } from './handlers-module.js';
 import { runUntilSignal } from './lifecycle.js';
 
@@ -44,8 +44,8 @@ export function runCommand(): Command {
       try {
         await hub.start();
       } catch (error) {
-        // Another daemon owns a spool folder: a setup mistake, like an invalid config (exit 2).
-        if (causedBySpoolLock(error)) {
+        // Another daemon owns a spool or state folder: a setup mistake, like an invalid config (exit 2).
+        if (causedByFolderLock(error)) {
           process.stderr.write(`cms-events: ${(error as Error).message}\n`);
           process.exit(2);
         }
@@ -58,10 +58,10 @@ export function runCommand(): Command {
     });
 }
 
-function causedBySpoolLock(error: unknown): boolean {
+function causedByFolderLock(error: unknown): boolean {
   let e: unknown = error;
   while (e instanceof Error) {
-    if (e instanceof SpoolLockedError) return true;
+    if (e instanceof FolderLockedError) return true;
     e = e.cause;
   }
   return false;

@@ -26,7 +26,7 @@ export {
 } from './config.js';
 export { SINK_METRIC_NAMES } from './metrics.js';
 export { redactUrl } from '../secrets.js';
-export { SpoolLockedError } from './spool/index.js';
+export { FolderLockedError } from '../folder-lock.js';
 export { SIGNATURE_HEADER, signBody } from './signature.js';
 
 export interface SinkDeps {

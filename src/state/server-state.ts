@@ -10,6 +10,8 @@ import type { CallFields, CallListEntry, RosterEntry } from '../protocol/index.j
 import type { CallState, CallView, CmsEvent, ParticipantState } from './events.js';
 import { newEventId } from './event-id.js';
 import { EventBuilder } from './event-builder.js';
+import type { CallRecord, ParticipantRecord } from './records.js';
+import type { StoredCall } from './stored-model.js';
 import { CALL_FIELD_NAMES, PARTICIPANT_FIELD_NAMES, assignFields, mergeFields } from './fields.js';
 import { assertNever } from '../assert-never.js';
 
@@ -32,29 +34,6 @@ export interface StateCounters {
 /** Reason of the participant.left events a call's end implies for its remaining roster. */
 export const CALL_ENDED_REASON = 'callEnded';
 
-interface ParticipantRecord {
-  state: ParticipantState;
-  /** Generation in which the roster subscription last announced this participant. */
-  confirmedIn: number;
-}
-
-interface CallRecord {
-  state: CallState;
-  /**
-   * A frozen copy of `state` that every event shares until the call changes (then it is
-   * dropped and the next event makes a new one). Sharing lets the line serialiser reuse the
-   * call's JSON (event-line.ts); freezing keeps a handler from changing other events.
-   */
-  view: Readonly<CallState> | undefined;
-  roster: Map<string, ParticipantRecord>;
-  /** Generation in which the call was first seen. */
-  bornIn: number;
-  /** Generation in which the calls subscription (or callInfo) last announced this call. */
-  confirmedIn: number;
-  /** Generation of the last callInfoUpdate; -1 before the first. */
-  infoIn: number;
-}
-
 const reasonOf = (entry: { reason?: unknown }): string | undefined =>
   typeof entry.reason === 'string' ? entry.reason : undefined;
 
@@ -63,9 +42,48 @@ export class ServerState {
   readonly #events: EventBuilder;
   readonly #calls = new Map<string, CallRecord>();
   #generation = 0;
+  #revision = 0;
+  #restored = false;
 
   constructor(options: ServerStateOptions) {
     this.#events = new EventBuilder(options.server, options.now ?? Date.now, options.newEventId ?? newEventId);
+  }
+
+  /** Moves with every change to what was announced: a writer tells a changed model from an idle one. */
+  get revision(): number {
+    return this.#revision;
+  }
+
+  /** From restore() until the next calls snapshot completes: announced before a restart, not yet confirmed. */
+  get restored(): boolean {
+    return this.#restored;
+  }
+
+  /** What has been announced, call by call, as it is kept across the daemon's restarts. */
+  stored(): StoredCall[] {
+    const calls: StoredCall[] = [];
+    for (const call of this.#calls.values()) {
+      const roster: ParticipantState[] = [];
+      for (const participant of call.roster.values()) roster.push({ ...participant.state });
+      calls.push({ call: { ...call.state }, roster });
+    }
+    return calls;
+  }
+
+  /**
+   * Takes over a model kept by an earlier run of the daemon, in place of an empty one. Its calls
+   * and participants count as known from an earlier connection: the first snapshot reconciles
+   * against them exactly as after an outage (nothing announced again; what changed, ended or
+   * left meanwhile announced once, synthetic).
+   */
+  restore(calls: readonly StoredCall[]): void {
+    if (this.#calls.size > 0) throw new Error('restore() is for a model that has seen nothing yet');
+    for (const { call, roster } of calls) {
+      const record: CallRecord = { state: { ...call }, view: undefined, roster: new Map(), bornIn: -1, confirmedIn: -1, infoIn: -1 };
+      for (const participant of roster) record.roster.set(participant.id, { state: { ...participant }, confirmedIn: -1 });
+      this.#calls.set(call.id, record);
+    }
+    this.#restored = calls.length > 0;
   }
 
   /** callListUpdate updates (for the `calls` subscription). */
@@ -111,7 +129,7 @@ export class ServerState {
           assertNever(entry.updateType, 'updateType');
       }
     }
-    return events;
+    return this.#changed(events);
   }
 
   /**
@@ -131,7 +149,7 @@ export class ServerState {
     call.infoIn = generation;
     call.confirmedIn = generation;
     const changes = this.#mergeCall(call, info);
-    return changes === undefined ? [] : [this.#events.callUpdated(this.#callView(call), changes, synthetic)];
+    return changes === undefined ? [] : this.#changed([this.#events.callUpdated(this.#callView(call), changes, synthetic)]);
   }
 
   /** rosterUpdate updates for one call. */
@@ -187,7 +205,7 @@ export class ServerState {
           assertNever(entry.updateType, 'updateType');
       }
     }
-    return events;
+    return this.#changed(events);
   }
 
   /** A new connection starts: everything known becomes unconfirmed until a snapshot shows it again. */
@@ -206,7 +224,8 @@ export class ServerState {
     for (const call of this.#calls.values()) {
       if (call.confirmedIn !== this.#generation) this.#endCall(call, undefined, true, events);
     }
-    return events;
+    this.#restored = false;
+    return this.#changed(events);
   }
 
   /** The roster snapshot of one call is complete: participants not announced since beginResync() left (synthetic). */
@@ -220,27 +239,18 @@ export class ServerState {
       call.roster.delete(id);
       events.push(this.#events.participantLeft(this.#callView(call), participant.state, undefined, true));
     }
-    return events;
+    return this.#changed(events);
   }
 
   /** Drops everything without events (the server was removed from the configuration). */
   clear(): void {
     this.#calls.clear();
+    this.#revision++;
   }
 
   /** Copies of the current model, for GET /api/servers/{name}/calls. */
   calls(): CallView[] {
-    const views: CallView[] = [];
-    for (const call of this.#calls.values()) {
-      const roster: ParticipantState[] = [];
-      for (const participant of call.roster.values()) roster.push({ ...participant.state });
-      views.push({ ...call.state, roster });
-    }
-    return views;
-  }
-
-  hasCall(callId: string): boolean {
-    return this.#calls.has(callId);
+    return this.stored().map(({ call, roster }) => ({ ...call, roster }));
   }
 
   callIds(): string[] {
@@ -258,6 +268,11 @@ export class ServerState {
     call.roster.clear();
     this.#calls.delete(call.state.id);
     events.push(this.#events.callEnded(this.#callView(call), reason, synthetic));
+  }
+
+  #changed(events: CmsEvent[]): CmsEvent[] {
+    if (events.length > 0) this.#revision++;
+    return events;
   }
 
   #mergeCall(call: CallRecord, fields: CallFields): Partial<CallFields> | undefined {

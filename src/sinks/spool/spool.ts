@@ -35,7 +35,7 @@ import { SPOOL } from '../../defaults.js';
 import { Room } from '../room.js';
 import { CursorFile, type SegmentPosition } from './cursor.js';
 import { HandOuts } from './hand-outs.js';
-import { lockSpool, type SpoolLock } from './lock.js';
+import { lockFolder, type FolderLock } from '../../folder-lock.js';
 import { MemoryTail } from './memory-tail.js';
 import { encodeRecord, segmentName, type SpoolRecord } from './record.js';
 import { recover, type RecoveredSpool } from './recovery.js';
@@ -62,7 +62,7 @@ export class Spool {
   readonly #maxBytes: number;
   readonly #logger: Logger;
   readonly #onFullChange: (full: boolean) => void;
-  readonly #lock: SpoolLock;
+  readonly #lock: FolderLock;
   readonly #segments: Map<number, number>;
   readonly #writer: SegmentWriter;
   readonly #reader: SegmentReader;
@@ -83,7 +83,7 @@ export class Spool {
   #isFull = false;
   #closed = false;
 
-  private constructor(opts: SpoolOptions, lock: SpoolLock, state: RecoveredSpool) {
+  private constructor(opts: SpoolOptions, lock: FolderLock, state: RecoveredSpool) {
     const clock = opts.clock ?? realClock;
     this.#dir = opts.dir;
     this.#maxBytes = opts.maxBytes;
@@ -118,7 +118,7 @@ export class Spool {
   static async open(opts: SpoolOptions): Promise<Spool> {
     const dir = path.resolve(opts.dir);
     await mkdir(dir, { recursive: true });
-    const lock = await lockSpool(dir);
+    const lock = await lockFolder(dir, { name: 'spool folder', setting: 'spoolDir' });
     try {
       return new Spool({ ...opts, dir }, lock, await recover(dir, opts.logger));
     } catch (error) {

@@ -1,6 +1,7 @@
-// One spool folder, one writer: two sinks (or two daemons) on one folder would interleave
-// records and delete segments the other still needs. The lock is the file `<dir>/lock`, created
-// exclusively (open 'wx') with the holder's pid, host name and boot id, and removed on close.
+// One folder, one owner: two sinks or two daemons on one spool folder would interleave records
+// and delete segments the other still needs; two daemons on one state folder would each
+// overwrite the other's models. The lock is the file `<dir>/lock`, created exclusively (open
+// 'wx') with the holder's pid, host name and boot id, and removed on release.
 //
 // A lock that is there already is taken over when its holder cannot be running any more:
 //   - same host and boot, and no process has its pid (kill(pid, 0) fails with ESRCH), or the
@@ -24,32 +25,41 @@ export interface LockHolder {
   since: string;
 }
 
-export class SpoolLockedError extends Error {
-  override readonly name = 'SpoolLockedError';
+/** What the folder is to its owner, for the messages: how it is named and how to give another one. */
+export interface FolderRole {
+  /** e.g. 'spool folder', 'state folder'. */
+  name: string;
+  /** The setting that picks another folder, e.g. 'spoolDir'. */
+  setting: string;
+}
+
+export class FolderLockedError extends Error {
+  override readonly name = 'FolderLockedError';
   constructor(
     readonly dir: string,
     readonly holder: LockHolder | null,
     reason: string,
+    role: FolderRole,
   ) {
-    super(`spool folder ${dir} ${reason}; two daemons must not share a spool folder: stop the other one or give this one another spoolDir`);
+    super(`${role.name} ${dir} ${reason}; two daemons must not share a ${role.name}: stop the other one or give this one another ${role.setting}`);
   }
 }
 
-export interface SpoolLock {
+export interface FolderLock {
   release(): Promise<void>;
 }
 
-/** Folders locked by this process: a second sink on one of them is refused before the file is looked at. */
+/** Folders locked by this process: a second owner of one of them is refused before the file is looked at. */
 const heldHere = new Set<string>();
 
-/** Locks `dir` (which exists) for this process, or throws SpoolLockedError. */
-export async function lockSpool(dir: string): Promise<SpoolLock> {
-  if (heldHere.has(dir)) throw new SpoolLockedError(dir, null, 'is already used by another sink of this process');
+/** Locks `dir` (which exists) for this process, or throws FolderLockedError. */
+export async function lockFolder(dir: string, role: FolderRole): Promise<FolderLock> {
+  if (heldHere.has(dir)) throw new FolderLockedError(dir, null, 'is already used by another part of this process', role);
   heldHere.add(dir);
   const file = path.join(dir, 'lock');
   const body = JSON.stringify({ pid: process.pid, host: os.hostname(), boot: bootId(), since: new Date().toISOString() } satisfies LockHolder);
   try {
-    await createOrTakeOver(dir, file, body);
+    await createOrTakeOver(dir, file, body, role);
   } catch (error) {
     heldHere.delete(dir);
     throw error;
@@ -64,7 +74,7 @@ export async function lockSpool(dir: string): Promise<SpoolLock> {
   };
 }
 
-async function createOrTakeOver(dir: string, file: string, body: string): Promise<void> {
+async function createOrTakeOver(dir: string, file: string, body: string, role: FolderRole): Promise<void> {
   for (let attempt = 0; ; attempt += 1) {
     try {
       const fh = await open(file, 'wx');
@@ -79,9 +89,9 @@ async function createOrTakeOver(dir: string, file: string, body: string): Promis
     }
     const text = await readFile(file, 'utf8').catch(() => '');
     const holder = parseHolder(text);
-    if (holder === null) throw new SpoolLockedError(dir, null, `is locked (${file} is being written or is damaged; delete it if no daemon uses the folder)`);
+    if (holder === null) throw new FolderLockedError(dir, null, `is locked (${file} is being written or is damaged; delete it if no daemon uses the folder)`, role);
     if (!isStale(holder) || attempt >= 2) {
-      throw new SpoolLockedError(dir, holder, `is locked by another process (pid ${holder.pid} on ${holder.host}, since ${holder.since})`);
+      throw new FolderLockedError(dir, holder, `is locked by another process (pid ${holder.pid} on ${holder.host}, since ${holder.since})`, role);
     }
     // Remove the stale lock only if it is still the one judged stale, then create ours.
     if ((await readFile(file, 'utf8').catch(() => '')) === text) await unlink(file).catch(() => {});
