@@ -67,6 +67,11 @@ export const HUB = Object.freeze({
   eventRateWindowSeconds: 5,
   /** The config file's changes settle this long before it is re-read (editors write in steps). */
   configDebounceMs: 150,
+  /**
+   * A server's stored model is rewritten at most this often while it changes (and never while
+   * idle): after kill -9 at most this much of the announced history is announced again.
+   */
+  stateWriteIntervalMs: 1_000,
 });
 
 export const STDOUT = Object.freeze({

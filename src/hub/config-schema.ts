@@ -69,6 +69,12 @@ export const configSchema = z
       })
       .default({ queueSize: 10_000, ackAfterHandlers: false, handlerTimeoutMs: 10_000 }),
     log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).optional(),
+    /**
+     * Where each server's model is kept across restarts, relative to the config file. Absent:
+     * `state` beside the config file (in library use without a config file: memory only); null:
+     * memory only.
+     */
+    stateDir: z.string().min(1).nullable().optional(),
   })
   .refine((c) => (c.servers === undefined) !== (c.serversUrl === undefined), {
     message: 'give either servers or serversUrl (exactly one)',

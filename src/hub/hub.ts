@@ -23,6 +23,7 @@ import { createHubMetrics, type HubMetrics } from './metrics.js';
 import { diffServers } from './server-diff.js';
 import { ServerPipeline } from './server-pipeline.js';
 import { SinkFanout, type EventTap } from './sink-fanout.js';
+import { StoredModels } from './stored-models.js';
 import { createDirectorySource } from './sources/directory-source.js';
 import { createFileSource } from './sources/file-source.js';
 import type { ServerSource } from './sources/server-source.js';
@@ -43,6 +44,8 @@ export interface ServerView extends SessionStatus {
   port: number;
   calls: number;
   eventsPerSecond: number;
+  /** True while the calls shown are the model kept from before the daemon's restart, not yet confirmed by the server. */
+  restored: boolean;
 }
 
 export type { EventTap };
@@ -55,6 +58,10 @@ export class Hub {
   private readonly runtimes = new Map<string, ServerPipeline>();
   private readonly fanout: SinkFanout;
   private source: ServerSource | undefined;
+  /** Models kept across restarts (`stateDir`); undefined: in memory only. */
+  private models: StoredModels | undefined;
+  /** The first server list was applied: stored models of servers not in it can go. */
+  private pruned = false;
   private sampler: NodeJS.Timeout | undefined;
   private applying: Promise<void> = Promise.resolve();
   private started = false;
@@ -91,6 +98,8 @@ export class Hub {
     this.started = true;
     const baseDir = this.options.configFile ? dirname(resolve(this.options.configFile)) : process.cwd();
     this.fanout.setSinks(this.options.sinks ?? (await createSinks(this.config.sinks, { logger: this.logger, registry: this.metrics.registry, baseDir })));
+    const stateDir = this.config.stateDir === undefined ? (this.options.configFile ? 'state' : null) : this.config.stateDir;
+    if (stateDir !== null) this.models = await StoredModels.open(resolve(baseDir, stateDir), this.logger);
     this.sampler = setInterval(() => {
       const now = Date.now();
       for (const rt of this.runtimes.values()) rt.sample(now);
@@ -133,14 +142,23 @@ export class Hub {
         'server set changed',
       );
       await Promise.all([
-        ...diff.removed.map((name) => this.stopServer(name, 'removed from configuration')),
+        ...diff.removed.map(async (name) => {
+          await this.stopServer(name, 'removed from configuration');
+          await this.models?.forget(name);
+        }),
         ...diff.changed.map(async (target) => {
           const previous = this.runtimes.get(target.name)?.session.state;
           await this.stopServer(target.name, 'configuration changed');
-          this.startServer(target, previous);
+          this.startServer(target, previous, false);
         }),
       ]);
-      for (const target of diff.added) this.startServer(target);
+      // Every stored model is loaded before its server connects.
+      const restored = await Promise.all(diff.added.map((target) => this.models?.restore(target.name)));
+      diff.added.forEach((target, i) => this.startServer(target, restored[i], restored[i] !== undefined));
+      if (!this.pruned) {
+        this.pruned = true;
+        await this.models?.keepOnly(new Set(targets.map((t) => t.name)));
+      }
     });
     return this.applying;
   }
@@ -153,6 +171,8 @@ export class Hub {
     await this.applying;
     await Promise.all([...this.runtimes.keys()].map((name) => this.stopServer(name, 'daemon stopping')));
     await Promise.all(this.fanout.sinks.map((sink) => sink.close()));
+    // After the sinks flushed: the last models written claim nothing they did not deliver.
+    await this.models?.close();
   }
 
   servers(): ServerView[] {
@@ -162,6 +182,7 @@ export class Hub {
       port: rt.target.port,
       calls: rt.session.calls().length,
       eventsPerSecond: rt.eventsPerSecond(),
+      restored: rt.state.restored,
     }));
   }
 
@@ -179,8 +200,11 @@ export class Hub {
     return true;
   }
 
-  /** `state`: the model of the session this one replaces, so its calls are not announced again. */
-  private startServer(target: ServerTarget, state?: ServerState): void {
+  /**
+   * `state`: the model of the session this one replaces, or the one kept from before a restart
+   * (`restored`), so that its calls are not announced again.
+   */
+  private startServer(target: ServerTarget, state: ServerState | undefined, restored: boolean): void {
     registerSecret(target.password);
     const logger = this.logger.child({ server: target.name });
     const dispatch = this.config.dispatch;
@@ -216,6 +240,7 @@ export class Hub {
     });
     session = pipeline.session;
     this.runtimes.set(target.name, pipeline);
+    this.models?.follow(target.name, pipeline, restored);
     session.start();
   }
 

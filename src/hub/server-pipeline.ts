@@ -8,6 +8,7 @@
 import { HUB } from '../defaults.js';
 import type { Delivery, ServerTarget, Session } from '../session/types.js';
 import type { CmsEvent } from '../state/events.js';
+import type { ServerState } from '../state/server-state.js';
 import { AckGate, type ServerDispatcher } from './dispatcher.js';
 import type { SinkFanout } from './sink-fanout.js';
 
@@ -33,6 +34,8 @@ export class ServerPipeline {
   readonly #fanout: SinkFanout;
   readonly #dispatching: () => boolean;
   readonly #ackAfterHandlers: boolean;
+  /** Messages whose ack waits (a full sink or handler queue): their events may not be handed out yet. */
+  #waiting = 0;
   /** The message whose lines wait for its ack (at most one: the session delivers one at a time). */
   #pending: CmsEvent[] | undefined;
   #pendingId: number | undefined;
@@ -69,9 +72,23 @@ export class ServerPipeline {
     // The ack waits: the lines go out now, in order behind what a full sink holds.
     const sinkWait = this.#fanout.write(events, messageId);
     const wait = sinkWait && handlerWait ? Promise.all([sinkWait, handlerWait]).then(() => undefined) : (sinkWait ?? handlerWait);
-    const settle = gate && ((acked: boolean) => this.dispatcher.settle(gate, acked));
-    return { wait, afterAck: settle };
+    if (wait === undefined) return gate && { afterAck: (acked) => this.dispatcher.settle(gate, acked) };
+    this.#waiting++;
+    const afterAck = (acked: boolean): void => {
+      this.#waiting--;
+      if (gate) this.dispatcher.settle(gate, acked);
+    };
+    return { wait, afterAck };
   };
+
+  /** True when every event applied to the model was handed to the sinks (what a stored model may claim). */
+  settled(): boolean {
+    return this.#waiting === 0 && !this.#fanout.blocked;
+  }
+
+  get state(): ServerState {
+    return this.session.state;
+  }
 
   /** Events no session message carries (the hub's own server.disconnected): through the same path. */
   async announce(event: CmsEvent): Promise<void> {

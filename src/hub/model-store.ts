@@ -1,0 +1,101 @@
+// The folder where each server's model is kept across the daemon's restarts (`stateDir`):
+//   lock                      one daemon per folder (folder-lock.ts)
+//   servers/<name>.json       one file per server, replaced atomically: written to a temporary
+//                             file, fsync'd, renamed over the old one, and the folder fsync'd,
+//                             so a crash at any point leaves the old model or the new one
+// A file that cannot be read or trusted is logged with its path and renamed aside
+// (`<name>.json.corrupt-<time>`); that server starts fresh, and the daemon goes on.
+import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { lockFolder, type FolderLock } from '../folder-lock.js';
+import { decodeModel, encodeModel, type StoredCall } from '../state/index.js';
+
+const SUFFIX = '.json';
+
+export class ModelStore {
+  readonly dir: string;
+  readonly #servers: string;
+  readonly #lock: FolderLock;
+  readonly #log: Logger;
+
+  private constructor(dir: string, lock: FolderLock, log: Logger) {
+    this.dir = dir;
+    this.#servers = path.join(dir, 'servers');
+    this.#lock = lock;
+    this.#log = log;
+  }
+
+  /** Creates the folder when missing and locks it; throws FolderLockedError when another daemon holds it. */
+  static async open(dir: string, log: Logger): Promise<ModelStore> {
+    await mkdir(path.join(dir, 'servers'), { recursive: true });
+    const lock = await lockFolder(dir, { name: 'state folder', setting: 'stateDir' });
+    return new ModelStore(dir, lock, log);
+  }
+
+  fileOf(server: string): string {
+    return path.join(this.#servers, `${encodeURIComponent(server)}${SUFFIX}`);
+  }
+
+  /** The stored model of `server`, or undefined when there is none (or it was set aside). */
+  async load(server: string): Promise<StoredCall[] | undefined> {
+    const file = this.fileOf(server);
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      return this.#setAside(server, file, `it cannot be read (${(error as Error).message})`);
+    }
+    const decoded = decodeModel(text, server);
+    if (!decoded.ok) return this.#setAside(server, file, decoded.problem);
+    return decoded.calls;
+  }
+
+  async save(server: string, calls: StoredCall[], savedAt: string): Promise<void> {
+    const file = this.fileOf(server);
+    const temporary = `${file}.tmp-${process.pid}`;
+    const handle = await open(temporary, 'w');
+    try {
+      await handle.writeFile(encodeModel(server, calls, savedAt));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temporary, file);
+    await this.#syncFolder();
+  }
+
+  async remove(server: string): Promise<void> {
+    await unlink(this.fileOf(server)).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+    });
+  }
+
+  /** The servers that have a stored model. */
+  async servers(): Promise<string[]> {
+    const names = await readdir(this.#servers);
+    return names.filter((name) => name.endsWith(SUFFIX)).map((name) => decodeURIComponent(name.slice(0, -SUFFIX.length)));
+  }
+
+  close(): Promise<void> {
+    return this.#lock.release();
+  }
+
+  async #setAside(server: string, file: string, problem: string): Promise<undefined> {
+    const aside = `${file}.corrupt-${new Date().toISOString().replace(/:/g, '-')}`;
+    await rename(file, aside).catch(() => undefined);
+    this.#log.error({ server, file, setAside: aside, problem }, `the stored model of ${server} is not usable (${problem}); it was set aside and the server starts fresh`);
+    return undefined;
+  }
+
+  /** The rename itself is durable only once the folder's entry is written. */
+  async #syncFolder(): Promise<void> {
+    const handle = await open(this.#servers, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
+}
