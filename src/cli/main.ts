@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { demoCommand } from './demo-command.js';
 import { runCommand } from './run-command.js';
 import { simulateCommand } from './simulate-command.js';
+import { stateCommand } from './state-command.js';
 import { tailCommand } from './tail-command.js';
 
 const program = new Command('cms-events')
@@ -12,6 +13,7 @@ const program = new Command('cms-events')
   .addCommand(runCommand())
   .addCommand(simulateCommand())
   .addCommand(tailCommand())
+  .addCommand(stateCommand())
   .addCommand(demoCommand());
 
 for (const command of program.commands) command.exitOverride();

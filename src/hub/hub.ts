@@ -23,7 +23,7 @@ import { createHubMetrics, type HubMetrics } from './metrics.js';
 import { diffServers } from './server-diff.js';
 import { ServerPipeline } from './server-pipeline.js';
 import { SinkFanout, type EventTap } from './sink-fanout.js';
-import { StoredModels } from './stored-models.js';
+import { StoredModels, resolveStateDir } from './stored-models.js';
 import { createDirectorySource } from './sources/directory-source.js';
 import { createFileSource } from './sources/file-source.js';
 import type { ServerSource } from './sources/server-source.js';
@@ -98,8 +98,8 @@ export class Hub {
     this.started = true;
     const baseDir = this.options.configFile ? dirname(resolve(this.options.configFile)) : process.cwd();
     this.fanout.setSinks(this.options.sinks ?? (await createSinks(this.config.sinks, { logger: this.logger, registry: this.metrics.registry, baseDir })));
-    const stateDir = this.config.stateDir === undefined ? (this.options.configFile ? 'state' : null) : this.config.stateDir;
-    if (stateDir !== null) this.models = await StoredModels.open(resolve(baseDir, stateDir), this.logger);
+    const stateDir = resolveStateDir(this.config, baseDir, this.options.configFile !== undefined);
+    if (stateDir !== null) this.models = await StoredModels.open(stateDir, this.logger);
     this.sampler = setInterval(() => {
       const now = Date.now();
       for (const rt of this.runtimes.values()) rt.sample(now);

@@ -5,3 +5,5 @@ export { loadConfigFile, validateConfig, toServerTarget, type LoadedConfig } fro
 export { ConfigError } from './config-error.js';
 export { createLogger, scrubSecrets, registerSecret } from './logger.js';
 export type { Config, ConfigInput, ServerConfig } from './config-schema.js';
+export { ModelStore } from './model-store.js';
+export { resolveStateDir } from './stored-models.js';

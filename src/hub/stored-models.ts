@@ -3,12 +3,23 @@
 // by a ModelWriter while the server runs and once more on stop, deleted when the server leaves
 // the configuration. Changing a server's host or credentials keeps its model (the hub hands the
 // running model on); a new name is a new server and starts fresh.
+import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { realClock, type Clock } from '../clock.js';
 import { HUB } from '../defaults.js';
 import { ServerState } from '../state/index.js';
+import type { Config } from './config-schema.js';
 import { ModelStore } from './model-store.js';
 import { ModelWriter, type ModelSource } from './model-writer.js';
+
+/**
+ * The state folder a config asks for: `stateDir` relative to the config file's folder; absent,
+ * `state` beside the config file (memory only in library use without one); null, memory only.
+ */
+export function resolveStateDir(config: Pick<Config, 'stateDir'>, baseDir: string, fromFile: boolean): string | null {
+  const dir = config.stateDir === undefined ? (fromFile ? 'state' : null) : config.stateDir;
+  return dir === null ? null : resolve(baseDir, dir);
+}
 
 export class StoredModels {
   readonly #store: ModelStore;
