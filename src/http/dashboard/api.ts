@@ -20,6 +20,8 @@ export interface ServerView {
   counters: Partial<SessionCounters> & Record<string, number>;
   calls: number;
   eventsPerSecond: number;
+  /** The calls shown were kept from before the daemon's restart and are not confirmed yet (absent from older daemons). */
+  restored?: boolean;
 }
 
 async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {

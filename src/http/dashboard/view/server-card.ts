@@ -115,12 +115,17 @@ export function renderServerHead(elements: ServerElements, server: ServerView, c
   renderServerNote(elements, server);
 }
 
-/** Calls of a server whose feed is down may be gone already: they are shown dimmed, with a note. */
+/**
+ * Calls of a server whose feed is down may be gone already, and calls kept from before the
+ * daemon's restart are not confirmed until the server's snapshot: both are shown dimmed, with a note.
+ */
 export function renderServerNote(elements: ServerElements, server: ServerView): void {
-  const stale = server.state !== 'live' && elements.callElements.size > 0;
+  const restored = server.restored === true && elements.callElements.size > 0;
+  const stale = restored || (server.state !== 'live' && elements.callElements.size > 0);
   elements.calls.classList.toggle('calls--stale', stale);
   elements.note.hidden = !stale;
-  setText(elements.note, stale ? 'The feed is not live: calls as last seen.' : '');
+  const note = restored ? 'Kept from before the daemon restarted: not yet confirmed by the server.' : 'The feed is not live: calls as last seen.';
+  setText(elements.note, stale ? note : '');
 }
 
 /** Puts the drawn call cards in the model's order and updates the counts and empty-list words. */
