@@ -76,6 +76,7 @@ export class Hub {
         statuses: () => [...this.runtimes.values()].map((rt) => rt.session.status()),
         queueDepths: () => new Map([...this.runtimes].map(([name, rt]) => [name, rt.dispatcher.depth])),
         eventCounts: () => new Map([...this.runtimes].map(([name, rt]) => [name, rt.eventCounts])),
+        stateWrites: () => this.models?.writes ?? 0,
       },
       options.registry,
     );
@@ -149,12 +150,12 @@ export class Hub {
         ...diff.changed.map(async (target) => {
           const previous = this.runtimes.get(target.name)?.session.state;
           await this.stopServer(target.name, 'configuration changed');
-          this.startServer(target, previous, false);
+          this.startServer(target, previous);
         }),
       ]);
       // Every stored model is loaded before its server connects.
       const restored = await Promise.all(diff.added.map((target) => this.models?.restore(target.name)));
-      diff.added.forEach((target, i) => this.startServer(target, restored[i], restored[i] !== undefined));
+      diff.added.forEach((target, i) => this.startServer(target, restored[i]));
       if (!this.pruned) {
         this.pruned = true;
         await this.models?.keepOnly(new Set(targets.map((t) => t.name)));
@@ -201,10 +202,10 @@ export class Hub {
   }
 
   /**
-   * `state`: the model of the session this one replaces, or the one kept from before a restart
-   * (`restored`), so that its calls are not announced again.
+   * `state`: the model of the session this one replaces, or the one kept from before a restart,
+   * so that its calls are not announced again.
    */
-  private startServer(target: ServerTarget, state: ServerState | undefined, restored: boolean): void {
+  private startServer(target: ServerTarget, state?: ServerState): void {
     registerSecret(target.password);
     const logger = this.logger.child({ server: target.name });
     const dispatch = this.config.dispatch;
@@ -240,7 +241,7 @@ export class Hub {
     });
     session = pipeline.session;
     this.runtimes.set(target.name, pipeline);
-    this.models?.follow(target.name, pipeline, restored);
+    this.models?.follow(target.name, pipeline);
     session.start();
   }
 

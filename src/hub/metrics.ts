@@ -9,6 +9,8 @@ export interface MetricsSource {
   statuses(): SessionStatus[];
   queueDepths(): Map<string, number>;
   eventCounts(): Map<string, Map<string, number>>;
+  /** Stored models written since start (0 without a state folder). */
+  stateWrites(): number;
 }
 
 export interface HubMetrics {
@@ -87,6 +89,15 @@ export function createHubMetrics(source: MetricsSource, registry = new Registry(
       for (const [server, byType] of source.eventCounts()) {
         for (const [type, count] of byType) this.inc({ server, type }, count);
       }
+    },
+  });
+  new Counter({
+    name: 'cms_events_state_writes_total',
+    help: 'Server models written to the state folder',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(source.stateWrites());
     },
   });
   const handlerErrors = new Counter({

@@ -16,7 +16,7 @@ export interface ModelSource {
 
 interface Tracked {
   source: ModelSource;
-  /** Revision of the model last written (or loaded); -1: never written. */
+  /** Revision of the model as last written, or as it was when tracking began. */
   written: number;
 }
 
@@ -43,9 +43,14 @@ export class ModelWriter {
     this.#schedule();
   }
 
-  /** `loaded`: the model came from the store as it is now (nothing to write until it changes). */
-  track(server: string, source: ModelSource, loaded: boolean): void {
-    this.#servers.set(server, { source, written: loaded ? source.state.revision : -1 });
+  /**
+   * Writes `server`'s model from its next change on: as it is now, it is either empty or the one
+   * the store gave. A session that replaces another with the same model keeps its mark.
+   */
+  track(server: string, source: ModelSource): void {
+    const previous = this.#servers.get(server);
+    const written = previous?.source.state === source.state ? previous.written : source.state.revision;
+    this.#servers.set(server, { source, written });
   }
 
   /** Stops writing `server`; its file stays unless the store is told to remove it. */
@@ -56,6 +61,11 @@ export class ModelWriter {
   /** Writes every changed model now, after any round in progress; resolves when all are written. */
   flush(): Promise<void> {
     this.#round = this.#round.then(() => this.#writeChanged());
+    return this.#round;
+  }
+
+  /** Resolves once the round in progress (if any) is done. */
+  flushed(): Promise<void> {
     return this.#round;
   }
 

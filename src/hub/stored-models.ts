@@ -61,9 +61,9 @@ export class StoredModels {
     return state;
   }
 
-  /** Writes `server`'s model from now on; `restored`: it is the one restore() gave (nothing to write yet). */
-  follow(server: string, source: ModelSource, restored: boolean): void {
-    this.#writer.track(server, source, restored);
+  /** Writes `server`'s model from its next change on. */
+  follow(server: string, source: ModelSource): void {
+    this.#writer.track(server, source);
   }
 
   /** The server left the configuration: its model goes too. */
