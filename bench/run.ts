@@ -18,9 +18,10 @@ import { latency } from './scenarios/latency.js';
 import { recovery } from './scenarios/recovery.js';
 import { scale } from './scenarios/scale.js';
 import { soak } from './scenarios/soak.js';
+import { state } from './scenarios/state.js';
 import { lockstep, pipelined } from './scenarios/throughput.js';
 
-const BENCHMARKS: Benchmark[] = [lockstep, pipelined, scale, latency, recovery, soak];
+const BENCHMARKS: Benchmark[] = [lockstep, pipelined, scale, latency, recovery, soak, state];
 
 const { values } = parseArgs({
   options: {

@@ -72,6 +72,8 @@ export const HUB = Object.freeze({
    * idle): after kill -9 at most this much of the announced history is announced again.
    */
   stateWriteIntervalMs: 1_000,
+  /** Stored models written at once in one round (their fsyncs overlap). */
+  stateWriteConcurrency: 16,
 });
 
 export const STDOUT = Object.freeze({

@@ -62,9 +62,14 @@ export function setDaemonNodeFlags(flags: string[]): void {
 /** bin/cms-events run; live once GET /api/servers says every server is. */
 export async function startDaemonClient(
   servers: readonly SimServerInfo[],
-  options: { label?: string; nodeFlags?: string[]; liveTimeoutMs?: number } = {},
+  options: { label?: string; nodeFlags?: string[]; liveTimeoutMs?: number; stateDir?: string | null } = {},
 ): Promise<RealDaemonClient> {
-  const daemon = await startRealDaemon({ servers, label: options.label ?? 'daemon', nodeFlags: [...daemonNodeFlags, ...(options.nodeFlags ?? [])] });
+  const daemon = await startRealDaemon({
+    servers,
+    label: options.label ?? 'daemon',
+    nodeFlags: [...daemonNodeFlags, ...(options.nodeFlags ?? [])],
+    ...(options.stateDir !== undefined && { stateDir: options.stateDir }),
+  });
   const stop = async () => {
     await daemon.proc.stop();
   };

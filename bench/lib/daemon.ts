@@ -13,11 +13,15 @@ export interface ApiServer {
   state: string;
   nextAttemptAt: string | null;
   connectedSince: string | null;
+  /** The model shown is the stored one, not yet confirmed by the server. */
+  restored?: boolean;
 }
 
 export interface RealDaemon {
   proc: BenchProcess;
   url: string;
+  /** The folder of its config file (its default state folder is `state/` in it). */
+  dir: string;
   stdout: LineReader;
   servers(): Promise<ApiServer[]>;
   ready(): Promise<boolean>;
@@ -27,8 +31,17 @@ export function serverEntries(servers: readonly SimServerInfo[]): object[] {
   return servers.map((s) => ({ name: s.name, host: s.host, port: s.port, username: s.username, password: s.password, tls: { ca: s.caPath } }));
 }
 
-export async function startRealDaemon(options: { servers: readonly SimServerInfo[]; label: string; nodeFlags?: string[]; logLevel?: string }): Promise<RealDaemon> {
-  const dir = mkdtempSync(join(tmpdir(), 'cms-events-bench-'));
+export async function startRealDaemon(options: {
+  servers: readonly SimServerInfo[];
+  label: string;
+  nodeFlags?: string[];
+  logLevel?: string;
+  /** The config's stateDir; absent: the product's default (state/ beside the config). */
+  stateDir?: string | null;
+  /** Reuse this folder for the config (and so its default state folder) instead of a new one. */
+  dir?: string;
+}): Promise<RealDaemon> {
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'cms-events-bench-'));
   const port = await freePort();
   const config = join(dir, 'config.json');
   writeFileSync(
@@ -38,6 +51,7 @@ export async function startRealDaemon(options: { servers: readonly SimServerInfo
       http: { host: '127.0.0.1', port },
       sinks: [{ type: 'stdout' }],
       log: { level: options.logLevel ?? 'info' },
+      ...(options.stateDir !== undefined && { stateDir: options.stateDir }),
     }),
   );
   const proc = spawnChild({ script: 'bin/cms-events', args: ['run', '--config', config], nodeFlags: options.nodeFlags, stdout: 'pipe', label: options.label });
@@ -46,6 +60,7 @@ export async function startRealDaemon(options: { servers: readonly SimServerInfo
   return {
     proc,
     url,
+    dir,
     // Every line is parsed, as any real consumer of the daemon's output does.
     stdout: new LineReader(proc.stdout, undefined, true),
     async servers() {

@@ -35,7 +35,7 @@ interface ScaleRun {
   framesDuringIdle: number;
 }
 
-async function waitAllLive(daemon: RealDaemon, count: number): Promise<{ allLiveMs: number; halfLiveMs: number; states: Record<string, number> }> {
+export async function waitAllLive(daemon: RealDaemon, count: number): Promise<{ allLiveMs: number; halfLiveMs: number; states: Record<string, number> }> {
   let halfLiveMs = Number.NaN;
   let states: Record<string, number> = {};
   const deadline = daemon.proc.spawnedAt + LIVE_TIMEOUT_MS;

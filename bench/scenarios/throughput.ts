@@ -14,31 +14,14 @@
 // would in production. CPU per message (user + system time of the client process over a slice,
 // divided by the messages of that slice) is reported beside the ratio: under a fleet, CPU is
 // what caps the rate.
-import { CpuMeter } from '../lib/proc.js';
 import { sleep, waitFor, wallNow } from '../lib/clock.js';
 import type { AllocationReport } from '../lib/alloc.js';
-import { cpuProfileFlags, mainThreadProfile, startDaemonClient, startDriverClient, startRawClient, type Client } from '../lib/clients.js';
+import { cpuProfileFlags, mainThreadProfile, startDaemonClient, startDriverClient, startRawClient } from '../lib/clients.js';
 import { formatSummary, readProfile, summarize } from '../lib/cpuprofile.js';
 import { fmt, loadNow, profilesDir, type BenchContext, type BenchResult, type Benchmark } from '../lib/report.js';
 import { SimGroup } from '../lib/sim-group.js';
+import { SETTLE_MS, cpuPerMessageUs, interleaved, pairedRatio, slice, type Contender, type Slice } from '../lib/interleave.js';
 import { median, round } from '../lib/stats.js';
-import type { SimServerInfo } from '../sim-process.js';
-
-interface Slice {
-  /** Frames the simulator sent to this client per second. */
-  messagesPerSecond: number;
-  /** Event lines per second read from its stdout (0 for the raw client). */
-  linesPerSecond: number;
-  /** CPU over the slice, in fractions of one core. */
-  cpu: { simulator: number; client: number; reader: number };
-  from: number;
-  to: number;
-}
-
-interface Contender {
-  name: string;
-  start(server: SimServerInfo): Promise<Client>;
-}
 
 interface ThroughputOptions {
   name: string;
@@ -46,60 +29,6 @@ interface ThroughputOptions {
   ackWindow: number;
   /** The daemon must reach this fraction of the raw baseline. */
   target: number;
-}
-
-const SETTLE_MS = 250;
-
-/** One slice: the feed on `server` only, for `ms`. */
-async function slice(sim: SimGroup, server: number, client: Client, depth: number, ms: number): Promise<Slice> {
-  await sim.all('feed', { on: true, depth, server });
-  // The previous client finishes what was queued for it; this one gets going.
-  await sleep(SETTLE_MS);
-  const m0 = await sim.mark(server);
-  const lines0 = client.lines();
-  const cpu = new CpuMeter([sim.pids[0]!, client.proc.pid, process.pid]);
-  await sleep(ms);
-  const m1 = await sim.mark(server);
-  const lines1 = client.lines();
-  const use = cpu.read();
-  await sim.all('feed', { on: false });
-  const seconds = (m1.t - m0.t) / 1000;
-  return {
-    messagesPerSecond: (m1.sent - m0.sent) / seconds,
-    linesPerSecond: (lines1 - lines0) / seconds,
-    cpu: { simulator: use.get(sim.pids[0]!)!, client: use.get(client.proc.pid)!, reader: use.get(process.pid)! },
-    from: m0.t,
-    to: m1.t,
-  };
-}
-
-/** Every contender connected at once, server i for contender i; the feed rotates among them. */
-async function interleaved(ctx: BenchContext, sim: SimGroup, contenders: readonly Contender[], depth: number, rounds: number): Promise<Slice[][]> {
-  const sliceMs = ctx.quick ? 1000 : 1500;
-  const clients: Client[] = [];
-  const slices: Slice[][] = contenders.map(() => []);
-  try {
-    for (const [i, contender] of contenders.entries()) clients.push(await contender.start(sim.servers[i]!));
-    // Warm-up: the JIT of every client sees the hot path before anything counts.
-    for (const [i, client] of clients.entries()) await slice(sim, i, client, depth, sliceMs);
-    for (let round = 0; round < rounds; round++) {
-      const order = [...clients.keys()];
-      if (round % 2 === 1) order.reverse();
-      for (const i of order) slices[i]!.push(await slice(sim, i, clients[i]!, depth, sliceMs));
-    }
-  } finally {
-    for (const client of clients) await client.stop();
-    await waitFor(async () => (await sim.mark()).open === 0, 'the simulator to see every client go', 30_000, 50);
-  }
-  return slices;
-}
-
-/** CPU microseconds the client spent per message in a slice. */
-const cpuPerMessageUs = (s: Slice): number => (s.cpu.client / s.messagesPerSecond) * 1e6;
-
-/** Median over rounds of daemon/raw, each round's two slices being adjacent in time. */
-function pairedRatio(daemon: readonly Slice[], raw: readonly Slice[]): number {
-  return median(daemon.map((d, i) => d.messagesPerSecond / raw[i]!.messagesPerSecond));
 }
 
 const rawContender: Contender = { name: 'raw baseline', start: (server) => startRawClient([server]) };

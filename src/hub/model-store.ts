@@ -52,7 +52,11 @@ export class ModelStore {
     return decoded.calls;
   }
 
-  async save(server: string, calls: StoredCall[], savedAt: string): Promise<void> {
+  /**
+   * Replaces `server`'s file. The rename is durable only once the folder is synced: a writer of
+   * many models calls syncFolder() once after all of them (`syncFolder: false` here).
+   */
+  async save(server: string, calls: StoredCall[], savedAt: string, options: { syncFolder?: boolean } = {}): Promise<void> {
     const file = this.fileOf(server);
     const temporary = `${file}.tmp-${process.pid}`;
     const handle = await open(temporary, 'w');
@@ -63,7 +67,7 @@ export class ModelStore {
       await handle.close();
     }
     await rename(temporary, file);
-    await this.#syncFolder();
+    if (options.syncFolder !== false) await this.syncFolder();
   }
 
   async remove(server: string): Promise<void> {
@@ -89,8 +93,8 @@ export class ModelStore {
     return undefined;
   }
 
-  /** The rename itself is durable only once the folder's entry is written. */
-  async #syncFolder(): Promise<void> {
+  /** Makes the renames done so far durable (the folder's entries are written). */
+  async syncFolder(): Promise<void> {
     const handle = await open(this.#servers, 'r');
     try {
       await handle.sync();

@@ -5,7 +5,8 @@
 // left for the next round. flush() writes every changed model now (graceful stop).
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../clock.js';
-import type { ServerState } from '../state/index.js';
+import { HUB } from '../defaults.js';
+import type { ServerState, StoredCall } from '../state/index.js';
 import type { ModelStore } from './model-store.js';
 
 export interface ModelSource {
@@ -18,6 +19,13 @@ interface Tracked {
   source: ModelSource;
   /** Revision of the model as last written, or as it was when tracking began. */
   written: number;
+}
+
+interface Due {
+  server: string;
+  tracked: Tracked;
+  revision: number;
+  calls: StoredCall[];
 }
 
 export class ModelWriter {
@@ -84,20 +92,32 @@ export class ModelWriter {
   }
 
   async #writeChanged(): Promise<void> {
+    // The models are taken now, in one turn, while each is known to be settled: a model taken
+    // later in the round could hold events that arrived meanwhile and are not delivered yet.
+    const due: Due[] = [];
     for (const [server, tracked] of this.#servers) {
       const { state } = tracked.source;
-      if (state.revision === tracked.written) continue;
       // Even on stop: events stuck behind a sink that never took them were not delivered.
-      if (!tracked.source.settled()) continue;
-      const revision = state.revision;
-      try {
-        await this.#store.save(server, state.stored(), new Date(this.#clock.now()).toISOString());
-        tracked.written = revision;
-        this.writes++;
-      } catch (error) {
-        // The model stays marked as changed and is tried again next round.
-        this.#log.error({ server, file: this.#store.fileOf(server), err: error }, 'writing the stored model failed; retrying');
-      }
+      if (state.revision !== tracked.written && tracked.source.settled()) due.push({ server, tracked, revision: state.revision, calls: state.stored() });
+    }
+    if (due.length === 0) return;
+    const savedAt = new Date(this.#clock.now()).toISOString();
+    // A fleet that changed at once (a start, a reconnect) is written a few files at a time: each
+    // file's fsync waits for the disk, and the waits overlap. One folder fsync ends the round.
+    for (let at = 0; at < due.length; at += HUB.stateWriteConcurrency) {
+      await Promise.all(due.slice(at, at + HUB.stateWriteConcurrency).map((entry) => this.#write(entry, savedAt)));
+    }
+    await this.#store.syncFolder().catch((error: unknown) => this.#log.error({ dir: this.#store.dir, err: error }, 'syncing the state folder failed'));
+  }
+
+  async #write({ server, tracked, revision, calls }: Due, savedAt: string): Promise<void> {
+    try {
+      await this.#store.save(server, calls, savedAt, { syncFolder: false });
+      tracked.written = revision;
+      this.writes++;
+    } catch (error) {
+      // The model stays marked as changed and is tried again next round.
+      this.#log.error({ server, file: this.#store.fileOf(server), err: error }, 'writing the stored model failed; retrying');
     }
   }
 }
