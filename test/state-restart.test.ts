@@ -156,7 +156,7 @@ async function restartAnnouncesTheDifference(t: TestContext, how: 'SIGTERM' | 'S
   await has(second, started(sentinel), 'the sentinel call');
   const live = await waitLive(api, name);
   assert.equal(live.restored, false, 'restored: false once live and reconciled');
-  assert.deepEqual(canonical(await apiCalls(api, name)).length, 3);
+  assert.equal((await apiCalls(api, name)).length, 3, 'Weekly, Lunch and the sentinel');
   const { code } = await second.stop();
   assert.equal(code, 0);
 
@@ -366,4 +366,51 @@ describe('stored models follow the configuration', () => {
     assert.equal((await again.stop()).code, 0);
     assert.deepEqual(await listServerFiles(stateDir), ['cms-renamed.json'], 'no temporary files left behind');
   });
+});
+
+describe('kill -9 right after a join', () => {
+  it(
+    'a participant (and a call) announced after the last model write and gone by the restart still get their leave (end)',
+    { todo: 'src defect: the model is written at most once a second and only after the events it reflects, so what was announced since the last write is unknown to the next run; if it is gone from the world by the first snapshot, its participant.left / call.ended is never announced (a join without its leave)' },
+    async (t) => {
+      const sim = await simulator({ name: 'late-join' });
+      const dir = tempDir('cms-events-state-');
+      const stateDir = path.join(dir, 'state');
+      const port = await freePort();
+      const api = `http://127.0.0.1:${port}`;
+      const name = 'cms-late';
+      const config = writeConfig(dir, { servers: [serverEntry(name, sim)], http: { host: '127.0.0.1', port } });
+      const w = sim.world;
+      const standup = w.createCall({ name: 'Standup' });
+      w.addParticipant(standup, person('Amy'));
+
+      const first = run(config);
+      await seesWorld(first, sim);
+      await storedAsShown(api, stateDir, name);
+      // Lou joins the standup and a short call starts with Max: announced, then the daemon is
+      // killed at once, before its next write (at most a second later) can record them.
+      const lou = w.addParticipant(standup, person('Lou'));
+      const short = w.createCall({ name: 'Short' });
+      const max = w.addParticipant(short, person('Max'));
+      await has(first, joined(lou), 'Lou joined');
+      await has(first, joined(max), 'Max joined');
+      first.child.kill('SIGKILL');
+      await first.exit;
+      const model = await readModel(stateDir, name);
+      const recorded = JSON.stringify(model).includes(lou);
+      t.diagnostic(`the model written before the kill ${recorded ? 'holds' : 'does not hold'} Lou`);
+
+      // While the daemon is down, Lou leaves and the short call ends.
+      w.removeParticipant(standup, lou);
+      w.endCall(short);
+      const second = run(config);
+      await waitLive(api, name);
+      const sentinel = w.createCall({ name: 'Sentinel' });
+      await has(second, started(sentinel), 'the sentinel call');
+      assert.equal((await second.stop()).code, 0);
+      const said = callEvents(second.events).filter((e) => !('callId' in e && e.callId === sentinel)).map(line);
+      t.diagnostic(`run 2 announced: ${said.join('; ') || 'nothing'}`);
+      assert.deepEqual(said.sort(), [`participant.left ${standup} ${lou} synthetic`, `participant.left ${short} ${max} synthetic reason=callEnded`, `call.ended ${short} synthetic`].sort());
+    },
+  );
 });

@@ -80,6 +80,15 @@ export interface FoldReport {
   repeatedCloses: number;
   /** Everything that breaks the promise, one sentence each. */
   failures: string[];
+  /** The calls (`server callId`) those failures are about, to show their story. */
+  failedCalls: Set<string>;
+  /**
+   * Opens never closed whose open was the last thing any run said about them, printed by a run
+   * killed at most `windowMs` later: joined (started) after the last model write, so absent from
+   * the stored model, and gone from the world before the next run's first snapshot. Kept apart
+   * from `failures` (they are failures too) so that a test can tell this one hole from the rest.
+   */
+  lostCloses: string[];
 }
 
 export interface FoldOptions {
@@ -102,7 +111,7 @@ export function foldPresence(records: readonly Stamped[], options: FoldOptions):
   const [openType, closeType] = options.kind === 'participant' ? ['participant.joined', 'participant.left'] : ['call.started', 'call.ended'];
   const keyOf = (e: CmsEvent) => `${e.server} ${'callId' in e ? e.callId : ''}${options.kind === 'participant' && 'participantId' in e ? ` ${e.participantId}` : ''}`;
   const last = new Map<string, Stamped>();
-  const report: FoldReport = { keys: 0, opens: 0, closes: 0, repeatedOpens: 0, repeatedCloses: 0, failures: [] };
+  const report: FoldReport = { keys: 0, opens: 0, closes: 0, repeatedOpens: 0, repeatedCloses: 0, failures: [], failedCalls: new Set(), lostCloses: [] };
   const repeatAllowed = (first: Stamped, second: Stamped): string | undefined => {
     const killedAt = options.killedAt[first.run];
     if (killedAt === undefined) return `the first was written by run ${first.run}, which was not killed`;
@@ -110,6 +119,10 @@ export function foldPresence(records: readonly Stamped[], options: FoldOptions):
     const before = killedAt - first.at;
     if (before > options.windowMs) return `the first was written ${before} ms before run ${first.run} was killed (allowed: ${options.windowMs} ms)`;
     return undefined;
+  };
+  const fail = (record: Stamped, sentence: string) => {
+    report.failures.push(sentence);
+    if ('callId' in record.event) report.failedCalls.add(`${record.event.server} ${record.event.callId}`);
   };
   for (const record of records) {
     const { event } = record;
@@ -122,24 +135,28 @@ export function foldPresence(records: readonly Stamped[], options: FoldOptions):
       if (previous?.event.type === openType) {
         const problem = repeatAllowed(previous, record);
         if (problem === undefined) report.repeatedOpens++;
-        else report.failures.push(`${what} repeats the one of run ${previous.run}: ${problem}`);
+        else fail(record, `${what} repeats the one of run ${previous.run}: ${problem}`);
       } else {
         report.opens++;
-        if (previous !== undefined) report.failures.push(`${what} after it was closed: a second life of the same id`);
+        if (previous !== undefined) fail(record, `${what} after it was closed: a second life of the same id`);
       }
     } else if (previous === undefined) {
-      report.failures.push(`${what} without an open before it (the open was lost)`);
+      fail(record, `${what} without an open before it (the open was lost)`);
     } else if (previous.event.type === closeType) {
       const problem = repeatAllowed(previous, record);
       if (problem === undefined) report.repeatedCloses++;
-      else report.failures.push(`${what} repeats the one of run ${previous.run}: ${problem}`);
+      else fail(record, `${what} repeats the one of run ${previous.run}: ${problem}`);
     } else {
       report.closes++;
     }
     last.set(key, record);
   }
   for (const [key, record] of last) {
-    if (record.event.type === openType) report.failures.push(`${openType} of ${key} (run ${record.run}) never got its ${closeType}`);
+    if (record.event.type !== openType) continue;
+    const sentence = `${openType} of ${key} (run ${record.run}) never got its ${closeType}`;
+    const killedAt = options.killedAt[record.run];
+    if (killedAt !== undefined && killedAt - record.at <= options.windowMs) report.lostCloses.push(`${sentence}; printed ${killedAt - record.at} ms before run ${record.run} was killed`);
+    else fail(record, sentence);
   }
   return report;
 }
