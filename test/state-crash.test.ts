@@ -125,8 +125,8 @@ describe('kill -9 at random points of a busy meeting, many times', { timeout: 12
     const { seed, runs, records, killedAt, participants, calls } = outcome;
     const perRun = runs.map((_, i) => `${i}:${records.filter((r) => r.run === i).length}`).join(' ');
     t.diagnostic(`seed ${seed}; ${KILLS} kills, ${runs.length} runs in ${outcome.durationMs} ms; ${records.length} events (per run ${perRun})`);
-    t.diagnostic(`participants: ${participants.keys} seen, ${participants.opens} joins, ${participants.closes} leaves, repeated joins ${participants.repeatedOpens}, repeated leaves ${participants.repeatedCloses}, joins never left after a kill ${participants.lostCloses.length}`);
-    t.diagnostic(`calls: ${calls.keys} seen, ${calls.opens} starts, ${calls.closes} ends, repeated starts ${calls.repeatedOpens}, repeated ends ${calls.repeatedCloses}, starts never ended after a kill ${calls.lostCloses.length}`);
+    t.diagnostic(`participants: ${participants.keys} seen, ${participants.opens} joins, ${participants.closes} leaves, repeated joins ${participants.repeatedOpens}, repeated leaves ${participants.repeatedCloses} (at most ${participants.longestRepeatBeforeKillMs} ms before the kill), joins never left after a kill ${participants.lostCloses.length}`);
+    t.diagnostic(`calls: ${calls.keys} seen, ${calls.opens} starts, ${calls.closes} ends, repeated starts ${calls.repeatedOpens}, repeated ends ${calls.repeatedCloses} (at most ${calls.longestRepeatBeforeKillMs} ms before the kill), starts never ended after a kill ${calls.lostCloses.length}`);
     t.diagnostic(`synthetic events: ${records.filter((r) => r.event.synthetic).length}; models left: ${outcome.modelsLeft.join(', ')}`);
     for (const failure of [...participants.failures, ...calls.failures].slice(0, 20)) t.diagnostic(`FAIL ${failure}`);
     // The story of each call a failure is about: every event of it, by run, with the time it was

@@ -78,6 +78,8 @@ export interface FoldReport {
   /** An open after an open, or a close after a close, within the allowed interval before a kill. */
   repeatedOpens: number;
   repeatedCloses: number;
+  /** Of the allowed repeats, the longest time between the first one and its run's kill (ms). */
+  longestRepeatBeforeKillMs: number;
   /** Everything that breaks the promise, one sentence each. */
   failures: string[];
   /** The calls (`server callId`) those failures are about, to show their story. */
@@ -111,13 +113,14 @@ export function foldPresence(records: readonly Stamped[], options: FoldOptions):
   const [openType, closeType] = options.kind === 'participant' ? ['participant.joined', 'participant.left'] : ['call.started', 'call.ended'];
   const keyOf = (e: CmsEvent) => `${e.server} ${'callId' in e ? e.callId : ''}${options.kind === 'participant' && 'participantId' in e ? ` ${e.participantId}` : ''}`;
   const last = new Map<string, Stamped>();
-  const report: FoldReport = { keys: 0, opens: 0, closes: 0, repeatedOpens: 0, repeatedCloses: 0, failures: [], failedCalls: new Set(), lostCloses: [] };
+  const report: FoldReport = { keys: 0, opens: 0, closes: 0, repeatedOpens: 0, repeatedCloses: 0, longestRepeatBeforeKillMs: 0, failures: [], failedCalls: new Set(), lostCloses: [] };
   const repeatAllowed = (first: Stamped, second: Stamped): string | undefined => {
     const killedAt = options.killedAt[first.run];
     if (killedAt === undefined) return `the first was written by run ${first.run}, which was not killed`;
     if (second.run <= first.run) return `both were written by run ${first.run}`;
     const before = killedAt - first.at;
     if (before > options.windowMs) return `the first was written ${before} ms before run ${first.run} was killed (allowed: ${options.windowMs} ms)`;
+    report.longestRepeatBeforeKillMs = Math.max(report.longestRepeatBeforeKillMs, before);
     return undefined;
   };
   const fail = (record: Stamped, sentence: string) => {
