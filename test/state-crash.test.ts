@@ -142,13 +142,26 @@ describe('kill -9 at random points of a busy meeting, many times', { timeout: 12
     assert.ok(participants.opens > KILLS && calls.opens > 1, 'the meeting was busy enough to mean something');
     assert.deepEqual(participants.failures, [], 'participants: every join gets exactly one leave, repeats only within the write interval');
     assert.deepEqual(calls.failures, [], 'calls: every start gets exactly one end, repeats only within the write interval');
-    assert.equal(new Set(records.map((r) => r.event.id)).size, records.length, 'event ids are unique across runs');
+    // An id printed again is the journal of a killed run handed to the sinks again: only events
+    // printed in that run's last write interval (or never printed before its kill) may be.
+    const firstOf = new Map<string, Stamped>();
+    const badRepeats: string[] = [];
+    for (const record of records) {
+      const first = firstOf.get(record.event.id);
+      if (first === undefined) {
+        firstOf.set(record.event.id, record);
+        continue;
+      }
+      const kill = killedAt[first.run];
+      if (kill === undefined || record.run <= first.run || kill - first.at > REPEAT_WINDOW_MS) badRepeats.push(`${line(record.event)} (run ${record.run}, first in run ${first.run})`);
+    }
+    t.diagnostic(`events printed again by the next run (same id, from its journal): ${records.length - firstOf.size}`);
+    assert.deepEqual(badRepeats, [], 'an id repeats only from the last write interval of a killed run');
     assert.deepEqual(outcome.violations, []);
   });
 
   it(
     'none is lost: a join (start) printed in the last write interval before a kill still gets its leave (end) when it is gone by the restart',
-    { todo: 'src defect: the stored model is written after the events it reflects, so a join printed after the last write is unknown to the next run; if the participant (call) is gone by its first snapshot, no run ever announces the leave (end). See "kill -9 right after a join" in state-restart.test.ts for the deterministic case.' },
     (t) => {
       const { participants, calls } = outcome;
       for (const lost of [...participants.lostCloses, ...calls.lostCloses]) t.diagnostic(lost);

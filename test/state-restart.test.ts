@@ -371,7 +371,6 @@ describe('stored models follow the configuration', () => {
 describe('kill -9 right after a join', () => {
   it(
     'a participant (and a call) announced after the last model write and gone by the restart still get their leave (end)',
-    { todo: 'src defect: the model is written at most once a second and only after the events it reflects, so what was announced since the last write is unknown to the next run; if it is gone from the world by the first snapshot, its participant.left / call.ended is never announced (a join without its leave)' },
     async (t) => {
       const sim = await simulator({ name: 'late-join' });
       const dir = tempDir('cms-events-state-');
@@ -408,9 +407,22 @@ describe('kill -9 right after a join', () => {
       const sentinel = w.createCall({ name: 'Sentinel' });
       await has(second, started(sentinel), 'the sentinel call');
       assert.equal((await second.stop()).code, 0);
-      const said = callEvents(second.events).filter((e) => !('callId' in e && e.callId === sentinel)).map(line);
+      // What run 1 journaled after its last model write is handed to the sinks again, same ids
+      // (a consumer that de-duplicates on the id sees it once); then the difference.
+      const firstIds = new Set(first.events.map((e) => e.id));
+      const again = callEvents(second.events).filter((e) => firstIds.has(e.id));
+      t.diagnostic(`run 2 handed on again from run 1's journal: ${again.map(line).join('; ') || 'nothing'}`);
+      const said = callEvents(second.events).filter((e) => !firstIds.has(e.id) && !('callId' in e && e.callId === sentinel)).map(line);
       t.diagnostic(`run 2 announced: ${said.join('; ') || 'nothing'}`);
-      assert.deepEqual(said.sort(), [`participant.left ${standup} ${lou} synthetic`, `participant.left ${short} ${max} synthetic reason=callEnded`, `call.ended ${short} synthetic`].sort());
+      assert.deepEqual(
+        said.sort(),
+        [
+          `call.updated ${standup} synthetic changes={"participants":1}`,
+          `participant.left ${standup} ${lou} synthetic`,
+          `participant.left ${short} ${max} synthetic reason=callEnded`,
+          `call.ended ${short} synthetic`,
+        ].sort(),
+      );
     },
   );
 });

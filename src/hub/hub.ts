@@ -7,7 +7,6 @@ import type { Registry } from 'prom-client';
 import { createSession } from '../session/index.js';
 import type { ServerTarget, Session, SessionStatus, SessionTimings } from '../session/types.js';
 import type { CallView, CmsEventType, EventOfType } from '../state/events.js';
-import type { ServerState } from '../state/server-state.js';
 import type { Sink, SinkStatus } from '../sinks/types.js';
 import { createSinks } from '../sinks/index.js';
 import { HUB } from '../defaults.js';
@@ -23,7 +22,7 @@ import { createHubMetrics, type HubMetrics } from './metrics.js';
 import { diffServers } from './server-diff.js';
 import { ServerPipeline } from './server-pipeline.js';
 import { SinkFanout, type EventTap } from './sink-fanout.js';
-import { StoredModels, resolveStateDir } from './stored-models.js';
+import { StoredModels, resolveStateDir, type Restored } from './stored-models.js';
 import { createDirectorySource } from './sources/directory-source.js';
 import { createFileSource } from './sources/file-source.js';
 import type { ServerSource } from './sources/server-source.js';
@@ -148,14 +147,14 @@ export class Hub {
           await this.models?.forget(name);
         }),
         ...diff.changed.map(async (target) => {
-          const previous = this.runtimes.get(target.name)?.session.state;
+          const previous = this.runtimes.get(target.name);
           await this.stopServer(target.name, 'configuration changed');
-          this.startServer(target, previous);
+          await this.startServer(target, previous && { state: previous.state, journal: previous.journal, replay: [] });
         }),
       ]);
       // Every stored model is loaded before its server connects.
       const restored = await Promise.all(diff.added.map((target) => this.models?.restore(target.name)));
-      diff.added.forEach((target, i) => this.startServer(target, restored[i]));
+      await Promise.all(diff.added.map((target, i) => this.startServer(target, restored[i])));
       if (!this.pruned) {
         this.pruned = true;
         await this.models?.keepOnly(new Set(targets.map((t) => t.name)));
@@ -202,10 +201,12 @@ export class Hub {
   }
 
   /**
-   * `state`: the model of the session this one replaces, or the one kept from before a restart,
-   * so that its calls are not announced again.
+   * `from`: the model (and journal) of the session this one replaces, or the ones kept from
+   * before a restart, so that its calls are not announced again; the journal's events go to the
+   * sinks again before the server connects.
    */
-  private startServer(target: ServerTarget, state?: ServerState): void {
+  private async startServer(target: ServerTarget, from?: Partial<Restored>): Promise<void> {
+    const state = from?.state;
     registerSecret(target.password);
     const logger = this.logger.child({ server: target.name });
     const dispatch = this.config.dispatch;
@@ -238,10 +239,13 @@ export class Hub {
       ackAfterHandlers: dispatch.ackAfterHandlers,
       openSession: (receiver) =>
         createSession({ target, logger, timings: this.options.sessionTimings, ...(state && { state }), receiver }),
+      ...(from?.journal && { journal: from.journal }),
     });
     session = pipeline.session;
     this.runtimes.set(target.name, pipeline);
-    this.models?.follow(target.name, pipeline);
+    // A model with a journal after it differs from its file: it is written at the next round.
+    if (from?.journal) this.models?.follow(target.name, pipeline, from.journal, (from.replay?.length ?? 0) > 0);
+    if (from?.replay?.length) await pipeline.replay(from.replay);
     session.start();
   }
 

@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { lockFolder, type FolderLock } from '../folder-lock.js';
 import { decodeModel, encodeModel, type StoredCall } from '../state/index.js';
+import { ModelJournal } from './model-journal.js';
 
 const SUFFIX = '.json';
 
@@ -37,31 +38,39 @@ export class ModelStore {
     return path.join(this.#servers, `${encodeURIComponent(server)}${SUFFIX}`);
   }
 
-  /** The stored model of `server`, or undefined when there is none (or it was set aside). */
-  async load(server: string): Promise<StoredCall[] | undefined> {
+  /** The folder of the model files and journals. */
+  get folder(): string {
+    return this.#servers;
+  }
+
+  /**
+   * The stored model of `server` and the journal generation it covers; no calls when there is
+   * no model (or it was set aside), and then the journals all count.
+   */
+  async load(server: string): Promise<{ calls: StoredCall[] | undefined; journal: number }> {
     const file = this.fileOf(server);
     let text: string;
     try {
       text = await readFile(file, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      return this.#setAside(server, file, `it cannot be read (${(error as Error).message})`);
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { calls: undefined, journal: -1 };
+      return { calls: await this.#setAside(server, file, `it cannot be read (${(error as Error).message})`), journal: -1 };
     }
     const decoded = decodeModel(text, server);
-    if (!decoded.ok) return this.#setAside(server, file, decoded.problem);
-    return decoded.calls;
+    if (!decoded.ok) return { calls: await this.#setAside(server, file, decoded.problem), journal: -1 };
+    return { calls: decoded.calls, journal: decoded.journal };
   }
 
   /**
    * Replaces `server`'s file. The rename is durable only once the folder is synced: a writer of
    * many models calls syncFolder() once after all of them (`syncFolder: false` here).
    */
-  async save(server: string, calls: StoredCall[], savedAt: string, options: { syncFolder?: boolean } = {}): Promise<void> {
+  async save(server: string, calls: StoredCall[], savedAt: string, options: { syncFolder?: boolean; journal?: number } = {}): Promise<void> {
     const file = this.fileOf(server);
     const temporary = `${file}.tmp-${process.pid}`;
     const handle = await open(temporary, 'w');
     try {
-      await handle.writeFile(encodeModel(server, calls, savedAt));
+      await handle.writeFile(encodeModel(server, calls, savedAt, options.journal));
       await handle.sync();
     } finally {
       await handle.close();
@@ -70,10 +79,12 @@ export class ModelStore {
     if (options.syncFolder !== false) await this.syncFolder();
   }
 
+  /** Deletes the model of `server` and its journals. */
   async remove(server: string): Promise<void> {
     await unlink(this.fileOf(server)).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'ENOENT') throw error;
     });
+    await new ModelJournal(this.#servers, server, 0).dropAll();
   }
 
   /** The servers that have a stored model. */
@@ -89,6 +100,8 @@ export class ModelStore {
   async #setAside(server: string, file: string, problem: string): Promise<undefined> {
     const aside = `${file}.corrupt-${new Date().toISOString().replace(/:/g, '-')}`;
     await rename(file, aside).catch(() => undefined);
+    // Its journal holds what happened after it: without the model it means nothing.
+    await new ModelJournal(this.#servers, server, 0).dropAll();
     this.#log.error({ server, file, setAside: aside, problem }, `the stored model of ${server} is not usable (${problem}); it was set aside and the server starts fresh`);
     return undefined;
   }

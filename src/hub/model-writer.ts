@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../clock.js';
 import { HUB } from '../defaults.js';
 import type { ServerState, StoredCall } from '../state/index.js';
+import type { ModelJournal } from './model-journal.js';
 import type { ModelStore } from './model-store.js';
 
 export interface ModelSource {
@@ -17,6 +18,7 @@ export interface ModelSource {
 
 interface Tracked {
   source: ModelSource;
+  journal: ModelJournal | undefined;
   /** Revision of the model as last written, or as it was when tracking began. */
   written: number;
 }
@@ -26,6 +28,8 @@ interface Due {
   tracked: Tracked;
   revision: number;
   calls: StoredCall[];
+  /** The journal generation the model includes; -1: no journal. */
+  journal: number;
 }
 
 export class ModelWriter {
@@ -55,14 +59,15 @@ export class ModelWriter {
    * Writes `server`'s model from its next change on: as it is now, it is either empty or the one
    * the store gave. A session that replaces another with the same model keeps its mark.
    */
-  track(server: string, source: ModelSource): void {
+  track(server: string, source: ModelSource, journal?: ModelJournal, unwritten = false): void {
     const previous = this.#servers.get(server);
-    const written = previous?.source.state === source.state ? previous.written : source.state.revision;
-    this.#servers.set(server, { source, written });
+    const kept = previous?.source.state === source.state ? previous.written : source.state.revision;
+    this.#servers.set(server, { source, journal, written: unwritten ? -1 : kept });
   }
 
-  /** Stops writing `server`; its file stays unless the store is told to remove it. */
+  /** Stops writing `server`; its files stay unless the store is told to remove them. */
   untrack(server: string): void {
+    this.#servers.get(server)?.journal?.close();
     this.#servers.delete(server);
   }
 
@@ -82,6 +87,7 @@ export class ModelWriter {
     this.#stopped = true;
     this.#clock.clearTimeout(this.#timer);
     await this.#round;
+    for (const { journal } of this.#servers.values()) journal?.close();
   }
 
   #schedule(): void {
@@ -98,7 +104,11 @@ export class ModelWriter {
     for (const [server, tracked] of this.#servers) {
       const { state } = tracked.source;
       // Even on stop: events stuck behind a sink that never took them were not delivered.
-      if (state.revision !== tracked.written && tracked.source.settled()) due.push({ server, tracked, revision: state.revision, calls: state.stored() });
+      if (state.revision !== tracked.written && tracked.source.settled()) {
+        // What is journaled from now on is not in this model: it goes to the next generation.
+        const journal = tracked.journal?.rotate() ?? -1;
+        due.push({ server, tracked, revision: state.revision, calls: state.stored(), journal });
+      }
     }
     if (due.length === 0) return;
     const savedAt = new Date(this.#clock.now()).toISOString();
@@ -108,11 +118,15 @@ export class ModelWriter {
       await Promise.all(due.slice(at, at + HUB.stateWriteConcurrency).map((entry) => this.#write(entry, savedAt)));
     }
     await this.#store.syncFolder().catch((error: unknown) => this.#log.error({ dir: this.#store.dir, err: error }, 'syncing the state folder failed'));
+    // The journals a written model includes are no longer needed.
+    for (const { tracked, revision, journal } of due) {
+      if (tracked.written === revision && journal >= 0) await tracked.journal?.dropUpTo(journal).catch(() => undefined);
+    }
   }
 
-  async #write({ server, tracked, revision, calls }: Due, savedAt: string): Promise<void> {
+  async #write({ server, tracked, revision, calls, journal }: Due, savedAt: string): Promise<void> {
     try {
-      await this.#store.save(server, calls, savedAt, { syncFolder: false });
+      await this.#store.save(server, calls, savedAt, { syncFolder: false, journal });
       tracked.written = revision;
       this.writes++;
     } catch (error) {

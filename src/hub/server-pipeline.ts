@@ -8,8 +8,10 @@
 import { HUB } from '../defaults.js';
 import type { Delivery, ServerTarget, Session } from '../session/types.js';
 import type { CmsEvent } from '../state/events.js';
+import { eventLine } from '../state/event-line.js';
 import type { ServerState } from '../state/server-state.js';
 import { AckGate, type ServerDispatcher } from './dispatcher.js';
+import type { ModelJournal } from './model-journal.js';
 import type { SinkFanout } from './sink-fanout.js';
 
 export interface ServerPipelineParts {
@@ -22,6 +24,8 @@ export interface ServerPipelineParts {
   ackAfterHandlers: boolean;
   /** Builds the session; `receive` is this pipeline's entry for its events. */
   openSession: (receive: ServerPipeline['receive']) => Session;
+  /** With a state folder: every event is journaled before the sinks get it (hub/model-journal.ts). */
+  journal?: ModelJournal;
 }
 
 export class ServerPipeline {
@@ -32,6 +36,8 @@ export class ServerPipeline {
   #totalEvents = 0;
   #samples: { at: number; total: number }[] = [];
   readonly #fanout: SinkFanout;
+  readonly journal: ModelJournal | undefined;
+  #replaying = false;
   readonly #dispatching: () => boolean;
   readonly #ackAfterHandlers: boolean;
   /** Messages whose ack waits (a full sink or handler queue): their events may not be handed out yet. */
@@ -49,6 +55,7 @@ export class ServerPipeline {
     this.dispatcher = parts.dispatcher;
     this.#dispatching = parts.dispatching;
     this.#ackAfterHandlers = parts.ackAfterHandlers;
+    this.journal = parts.journal;
     this.session = parts.openSession(this.receive);
   }
 
@@ -70,7 +77,7 @@ export class ServerPipeline {
       return this.#writeAfterAck;
     }
     // The ack waits: the lines go out now, in order behind what a full sink holds.
-    const sinkWait = this.#fanout.write(events, messageId);
+    const sinkWait = this.#handOut(events, messageId);
     const wait = sinkWait && handlerWait ? Promise.all([sinkWait, handlerWait]).then(() => undefined) : (sinkWait ?? handlerWait);
     if (wait === undefined) return gate && { afterAck: (acked) => this.dispatcher.settle(gate, acked) };
     this.#waiting++;
@@ -97,6 +104,19 @@ export class ServerPipeline {
     delivery?.afterAck?.(false);
   }
 
+  /**
+   * The journal's events of the run before (after kill -9), handed to the sinks again before the
+   * server connects. They are not journaled again: their journal stays until a model covers it.
+   */
+  async replay(events: readonly CmsEvent[]): Promise<void> {
+    this.#replaying = true;
+    try {
+      for (const event of events) await this.announce(event);
+    } finally {
+      this.#replaying = false;
+    }
+  }
+
   /** Called once a second by the hub. */
   sample(now: number): void {
     this.#samples.push({ at: now, total: this.#totalEvents });
@@ -116,8 +136,17 @@ export class ServerPipeline {
     this.#pending = undefined;
     this.#pendingGate = undefined;
     // A sink that fills up here holds back the next ack: the next receive() sees it blocked.
-    if (events !== undefined) void this.#fanout.write(events, this.#pendingId);
+    if (events !== undefined) void this.#handOut(events, this.#pendingId);
     if (gate !== undefined) this.dispatcher.settle(gate, acked);
+  }
+
+  /** To the sinks, through the journal first when there is one (nothing reaches a sink unjournaled). */
+  #handOut(events: readonly CmsEvent[], messageId: number | undefined): Promise<void> | undefined {
+    if (this.journal === undefined || this.#replaying) return this.#fanout.write(events, messageId);
+    const lines = events.map(eventLine);
+    const journaled = lines.filter((_, k) => 'callId' in events[k]!);
+    if (journaled.length > 0) this.journal.append(journaled);
+    return this.#fanout.write(events, messageId, lines);
   }
 
   #count(type: string): void {

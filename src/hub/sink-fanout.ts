@@ -41,13 +41,17 @@ export class SinkFanout {
     return false;
   }
 
-  /** Hands `events` to every sink and tap; returns what a full sink asks to wait for. */
-  write(events: readonly CmsEvent[], messageId: number | undefined): Promise<void> | undefined {
+  /**
+   * Hands `events` to every sink and tap; returns what a full sink asks to wait for. `lines`:
+   * their lines when the caller made them already (eventLine of each).
+   */
+  write(events: readonly CmsEvent[], messageId: number | undefined, lines?: readonly string[]): Promise<void> | undefined {
     if (this.#sinks.length === 0 && this.taps.size === 0) return undefined;
     let waits: Promise<void>[] | undefined;
-    for (const event of events) {
+    for (let k = 0; k < events.length; k++) {
+      const event = events[k]!;
       try {
-        const line = eventLine(event);
+        const line = lines === undefined ? eventLine(event) : lines[k]!;
         for (let i = 0; i < this.#sinks.length; i++) {
           const wait = this.#writeToSink(i, event, line);
           if (wait) (waits ??= []).push(wait);

@@ -7,8 +7,9 @@ import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { realClock, type Clock } from '../clock.js';
 import { HUB } from '../defaults.js';
-import { ServerState } from '../state/index.js';
+import { ServerState, replayEvents, type CmsEvent } from '../state/index.js';
 import type { Config } from './config-schema.js';
+import { ModelJournal } from './model-journal.js';
 import { ModelStore } from './model-store.js';
 import { ModelWriter, type ModelSource } from './model-writer.js';
 
@@ -19,6 +20,12 @@ import { ModelWriter, type ModelSource } from './model-writer.js';
 export function resolveStateDir(config: Pick<Config, 'stateDir'>, baseDir: string, fromFile: boolean): string | null {
   const dir = config.stateDir === undefined ? (fromFile ? 'state' : null) : config.stateDir;
   return dir === null ? null : resolve(baseDir, dir);
+}
+
+export interface Restored {
+  state: ServerState | undefined;
+  replay: CmsEvent[];
+  journal: ModelJournal;
 }
 
 export class StoredModels {
@@ -50,20 +57,33 @@ export class StoredModels {
     return this.#writer.writes;
   }
 
-  /** The model `server` had when the daemon last wrote it, ready to reconcile; undefined when none. */
-  async restore(server: string): Promise<ServerState | undefined> {
-    const calls = await this.#store.load(server);
-    if (calls === undefined) return undefined;
+  /**
+   * What `server` had announced when the daemon last ran: its stored model with the journal
+   * after it applied (`state`, undefined when there is neither), the journal's events to hand
+   * to the sinks again (`replay`: after kill -9 they may or may not have reached them), and the
+   * journal this run appends to.
+   */
+  async restore(server: string): Promise<Restored> {
+    const { calls, journal: covered } = await this.#store.load(server);
+    const { lines, next } = await ModelJournal.read(this.#store.folder, server, covered);
+    const journal = new ModelJournal(this.#store.folder, server, next);
+    if (calls === undefined && lines.length === 0) return { state: undefined, replay: [], journal };
+    const replayed = replayEvents(calls ?? [], lines);
     const state = new ServerState({ server });
-    state.restore(calls);
-    const participants = calls.reduce((sum, call) => sum + call.roster.length, 0);
-    this.#log.info({ server, calls: calls.length, participants }, 'stored model loaded; the first snapshot will be reconciled against it');
-    return state;
+    state.restore(replayed.calls);
+    const participants = replayed.calls.reduce((sum, call) => sum + call.roster.length, 0);
+    this.#log.info(
+      { server, calls: replayed.calls.length, participants, replayed: replayed.events.length },
+      replayed.events.length > 0
+        ? 'stored model and journal loaded; the journal\'s events go to the sinks again (they may repeat), then the first snapshot is reconciled'
+        : 'stored model loaded; the first snapshot will be reconciled against it',
+    );
+    return { state, replay: replayed.events, journal };
   }
 
-  /** Writes `server`'s model from its next change on. */
-  follow(server: string, source: ModelSource): void {
-    this.#writer.track(server, source);
+  /** Writes `server`'s model from its next change on, and closes its journal's generations as it goes. */
+  follow(server: string, source: ModelSource, journal: ModelJournal, unwritten = false): void {
+    this.#writer.track(server, source, journal, unwritten);
   }
 
   /** The server left the configuration: its model goes too. */

@@ -3,4 +3,4 @@ export * from './server-state.js';
 export { newEventId } from './event-id.js';
 export { eventLine } from './event-line.js';
 export { serverConnected, serverDisconnected } from './server-events.js';
-export { STORED_MODEL_VERSION, decodeModel, encodeModel, type StoredCall, type DecodedModel } from './stored-model.js';
+export { STORED_MODEL_VERSION, decodeModel, encodeModel, replayEvents, type StoredCall, type DecodedModel } from './stored-model.js';

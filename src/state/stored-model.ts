@@ -3,7 +3,7 @@
 // hub's (hub/model-store.ts). A stored model is trusted no further than it can be checked: an
 // unknown version, a file of another server or a shape that is off is refused with a sentence
 // that says what is wrong, and the server then starts fresh.
-import type { CallState, ParticipantState } from './events.js';
+import type { CallState, CmsEvent, ParticipantState } from './events.js';
 import { CALL_FIELD_NAMES, PARTICIPANT_FIELD_NAMES } from './fields.js';
 
 export const STORED_MODEL_VERSION = 1;
@@ -18,15 +18,17 @@ export interface StoredModel {
   server: string;
   /** When it was written (ISO-8601), for people reading the file. */
   savedAt: string;
+  /** The last journal generation whose events it includes (hub/model-journal.ts); -1: none. */
+  journal: number;
   calls: StoredCall[];
 }
 
-export function encodeModel(server: string, calls: StoredCall[], savedAt: string): string {
-  const model: StoredModel = { version: STORED_MODEL_VERSION, server, savedAt, calls };
+export function encodeModel(server: string, calls: StoredCall[], savedAt: string, journal = -1): string {
+  const model: StoredModel = { version: STORED_MODEL_VERSION, server, savedAt, journal, calls };
   return JSON.stringify(model);
 }
 
-export type DecodedModel = { ok: true; calls: StoredCall[]; savedAt: string } | { ok: false; problem: string };
+export type DecodedModel = { ok: true; calls: StoredCall[]; savedAt: string; journal: number } | { ok: false; problem: string };
 
 type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -60,7 +62,46 @@ export function decodeModel(text: string, server: string): DecodedModel {
     }
     calls.push({ call, roster });
   }
-  return { ok: true, calls, savedAt: typeof parsed.savedAt === 'string' ? parsed.savedAt : '' };
+  const journal = Number.isSafeInteger(parsed.journal) ? (parsed.journal as number) : -1;
+  return { ok: true, calls, savedAt: typeof parsed.savedAt === 'string' ? parsed.savedAt : '', journal };
+}
+
+/**
+ * The model after `events` (journal lines of call and participant events, in order): each event
+ * carries the whole current state of its call and participant, so replaying is setting states.
+ * Lines that are not such events are skipped (a journal is trusted no more than a model).
+ */
+export function replayEvents(calls: readonly StoredCall[], lines: readonly string[]): { calls: StoredCall[]; events: CmsEvent[] } {
+  const byId = new Map<string, StoredCall>();
+  for (const { call, roster } of calls) byId.set(call.id, { call: { ...call }, roster: roster.map((p) => ({ ...p })) });
+  const events: CmsEvent[] = [];
+  for (const line of lines) {
+    let event: CmsEvent;
+    try {
+      event = JSON.parse(line) as CmsEvent;
+    } catch {
+      continue;
+    }
+    if (!isObject(event) || !('callId' in event) || typeof event.callId !== 'string') continue;
+    const call = readEntity<CallState>(event.call, CALL_FIELD_NAMES);
+    if (call === undefined) continue;
+    events.push(event);
+    if (event.type === 'call.ended') {
+      byId.delete(event.callId);
+      continue;
+    }
+    const entry = byId.get(event.callId) ?? { call, roster: [] };
+    entry.call = call;
+    byId.set(event.callId, entry);
+    if (!('participantId' in event)) continue;
+    const participant = readEntity<ParticipantState>(event.participant, PARTICIPANT_FIELD_NAMES);
+    const at = entry.roster.findIndex((p) => p.id === event.participantId);
+    if (event.type === 'participant.left' || participant === undefined) {
+      if (at >= 0) entry.roster.splice(at, 1);
+    } else if (at >= 0) entry.roster[at] = participant;
+    else entry.roster.push(participant);
+  }
+  return { calls: [...byId.values()], events };
 }
 
 /** An entity with a string id and known elements of plain values; unknown keys are dropped. */

@@ -78,6 +78,11 @@ export interface FoldReport {
   /** An open after an open, or a close after a close, within the allowed interval before a kill. */
   repeatedOpens: number;
   repeatedCloses: number;
+  /**
+   * Events printed again with the same id (a restart hands the journal's events to the sinks
+   * again); a consumer that de-duplicates on the id, as the README asks, sees each once.
+   */
+  replayed: number;
   /** Of the allowed repeats, the longest time between the first one and its run's kill (ms). */
   longestRepeatBeforeKillMs: number;
   /** Everything that breaks the promise, one sentence each. */
@@ -103,7 +108,7 @@ export interface FoldOptions {
 }
 
 /**
- * Folds the stdout of several runs, in order: every open (join, start) is matched by exactly one
+ * Folds the stdout of several runs, in order, each event id once: every open (join, start) is matched by exactly one
  * close (leave, end), nothing is open at the end, nothing is closed that was not opened. An open
  * repeated (open, open) or a close repeated is allowed only when the first of the two was
  * written by a run that was then killed, at most `windowMs` before its kill, and the second by a
@@ -113,7 +118,7 @@ export function foldPresence(records: readonly Stamped[], options: FoldOptions):
   const [openType, closeType] = options.kind === 'participant' ? ['participant.joined', 'participant.left'] : ['call.started', 'call.ended'];
   const keyOf = (e: CmsEvent) => `${e.server} ${'callId' in e ? e.callId : ''}${options.kind === 'participant' && 'participantId' in e ? ` ${e.participantId}` : ''}`;
   const last = new Map<string, Stamped>();
-  const report: FoldReport = { keys: 0, opens: 0, closes: 0, repeatedOpens: 0, repeatedCloses: 0, longestRepeatBeforeKillMs: 0, failures: [], failedCalls: new Set(), lostCloses: [] };
+  const report: FoldReport = { keys: 0, opens: 0, closes: 0, replayed: 0, repeatedOpens: 0, repeatedCloses: 0, longestRepeatBeforeKillMs: 0, failures: [], failedCalls: new Set(), lostCloses: [] };
   const repeatAllowed = (first: Stamped, second: Stamped): string | undefined => {
     const killedAt = options.killedAt[first.run];
     if (killedAt === undefined) return `the first was written by run ${first.run}, which was not killed`;
@@ -127,9 +132,19 @@ export function foldPresence(records: readonly Stamped[], options: FoldOptions):
     report.failures.push(sentence);
     if ('callId' in record.event) report.failedCalls.add(`${record.event.server} ${record.event.callId}`);
   };
+  const byId = new Map<string, Stamped>();
   for (const record of records) {
     const { event } = record;
     if (event.type !== openType && event.type !== closeType) continue;
+    // The same event again (same id): allowed only from the last interval of a killed run.
+    const first = byId.get(event.id);
+    if (first !== undefined) {
+      const problem = repeatAllowed(first, record);
+      if (problem === undefined) report.replayed++;
+      else fail(record, `${event.type} ${event.id} (run ${record.run}) printed again: ${problem}`);
+      continue;
+    }
+    byId.set(event.id, record);
     const key = keyOf(event);
     const previous = last.get(key);
     if (previous === undefined) report.keys++;
