@@ -260,6 +260,28 @@ describe('dashboard', { skip: needs.skip }, () => {
     await participant(call('Board meeting'), 'Gina Fresh').waitFor({ state: 'detached' });
   });
 
+  it('shows the calls kept from before a restart, marked as not yet confirmed, until the server confirms them', async () => {
+    daemonDown = true;
+    await daemon.stop();
+    await page.locator('[data-testid=connection][data-state=lost]').waitFor();
+    // cms-east cannot be reached when the daemon comes back: only its stored model can show its calls.
+    east.faults.goDown();
+    try {
+      daemon = startDaemon(['run', '--config', config]);
+      await waitForApi();
+      await page.locator('[data-testid=connection][data-state=live]').waitFor({ timeout: 30_000 });
+      daemonDown = false;
+      await participant(call('Board meeting'), 'Alice Martin').waitFor({ timeout: 15_000 });
+      await hasText(server('cms-east').getByTestId('server-note'), 'Kept from before the daemon restarted: not yet confirmed by the server.');
+      assert.notEqual(await server('cms-east').getAttribute('data-state'), 'live');
+    } finally {
+      east.faults.comeUp();
+    }
+    await waitFor(async () => (await server('cms-east').getAttribute('data-state')) === 'live', 'cms-east live again', 60_000);
+    await server('cms-east').getByTestId('server-note').waitFor({ state: 'hidden', timeout: 15_000 });
+    await participant(call('Board meeting'), 'Alice Martin').waitFor();
+  });
+
   it('fits a phone screen without sideways scrolling', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await participant(call('Board meeting'), 'Alice Martin').waitFor();

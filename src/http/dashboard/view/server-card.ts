@@ -37,7 +37,7 @@ export function createServerElements(name: string): ServerElements {
   const state = h('span', { class: 'state', testid: 'server-state' });
   const error = h('p', { class: 'server__error', testid: 'server-error', hidden: true, attrs: { role: 'alert' } });
   const counters = h('dl', { class: 'counters' });
-  const note = h('p', { class: 'server__note', hidden: true });
+  const note = h('p', { class: 'server__note', testid: 'server-note', hidden: true });
   const calls = h('div', { class: 'calls', testid: 'calls' });
   const empty = h('p', { class: 'empty' }, 'Loading calls…');
   const root = h(
