@@ -3,13 +3,14 @@
 // a registry keyed by task (the workaround the original PHP system needed).
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger } from 'pino';
+import type { PerCallType } from '../session/subscription-set.js';
 import type { SessionStatus } from '../session/types.js';
 
 /** The part of a session that handler code may use. */
 export interface SessionHandle {
   readonly name: string;
   status(): SessionStatus;
-  subscribeCall(callId: string, types?: readonly ('callInfo' | 'callRoster')[]): void;
+  subscribeCall(callId: string, types?: readonly PerCallType[]): void;
   unsubscribeCall(callId: string): void;
 }
 

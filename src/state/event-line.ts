@@ -37,10 +37,8 @@ const KEY_ORDER: Record<string, number> = {
 /**
  * JSON.stringify(event), with the `call` object's JSON reused. Falls back to JSON.stringify for
  * any key it does not know or keys in another order than ServerState's, so the line is always
- * identical to the plain one. The keys are written one by one rather than in a loop: a loop over
- * them measured 6 % slower on its own, and pipelined gave 0.60× with it against 0.73× without
- * in one back-to-back `--only pipelined --quick --runs 3` (a noisy figure, but this is the
- * per-message path).
+ * identical to the plain one. The keys are written one by one rather than in a loop, which
+ * measured slower on this per-message path (BENCHMARKS.md).
  */
 export function eventLine(event: CmsEvent): string {
   if (!('call' in event)) return JSON.stringify(event);
