@@ -20,9 +20,11 @@ export const CONTROL_API_ROUTES = [
   'POST   /servers/{server|*}/faults/drop | down | up',
   'POST   /servers/{server|*}/faults/stall          {"on": true|false}',
   'POST   /servers/{server|*}/faults/raw            {"frame": "..."}',
+  'POST   /servers/{server|*}/faults/restBusy       {"count": N}   (the next N REST requests answer 503)',
   'GET    /servers/{server}/switches',
   'PATCH  /servers/{server|*}/switches              {name: value, ...}',
   'GET    /servers/{server}/violations',
+  'GET    /servers/{server}/restRequests?last=N     (the REST requests the bridge received)',
 ] as const;
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -148,6 +150,10 @@ export async function startControlApi(
       }
       case 'GET violations':
         return send(res, 200, one(key).violations());
+      case 'GET restRequests': {
+        const last = url.searchParams.get('last');
+        return send(res, 200, one(key).restRequests(last === null ? undefined : Math.max(0, Number(last) || 0)));
+      }
       default:
         throw new HttpError(404, `unknown route ${method} ${url.pathname}`);
     }
@@ -174,8 +180,14 @@ export async function startControlApi(
         if (typeof body.frame !== 'string') throw new HttpError(400, '"frame" must be a string');
         for (const s of targets) s.faults.sendRaw(body.frame);
         break;
+      case 'restBusy': {
+        const count = body.count ?? 1;
+        if (!Number.isSafeInteger(count) || (count as number) < 0) throw new HttpError(400, '"count" must be an integer >= 0');
+        for (const s of targets) s.faults.restBusy(count as number);
+        break;
+      }
       default:
-        throw new HttpError(404, `unknown fault ${JSON.stringify(name)} (drop, down, up, stall, raw)`);
+        throw new HttpError(404, `unknown fault ${JSON.stringify(name)} (drop, down, up, stall, raw, restBusy)`);
     }
     send(res, 204);
   }

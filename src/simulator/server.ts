@@ -7,11 +7,13 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { givenCertificate, selfSignedCertificate, type ServerCertificate } from './certificate.js';
 import { EventConnection, type ConnectionHost } from './event-connection.js';
+import { CallLegs } from './call-legs.js';
 import { refuseUpgrade, sendFailure } from './http-responses.js';
+import { REST_PREFIX, RestApi } from './rest-api.js';
 import { resolveSwitches, type SimulatorSwitches } from './switches.js';
 import { realClock, type Clock } from '../clock.js';
 import { TokenStore } from './tokens.js';
-import type { Faults, SimulatedServer, SimulatorOptions, SimulatorStats, Violation } from './types.js';
+import type { Faults, RestRequestRecord, SimulatedServer, SimulatorOptions, SimulatorStats, Violation } from './types.js';
 import { ViolationLog } from './violations.js';
 import { SimulatedWorld, type WorldChange } from './world.js';
 
@@ -46,6 +48,8 @@ class SimulatorServer implements SimulatedServer, ConnectionHost {
   private readonly http: Server;
   private readonly wss: WebSocketServer;
   private readonly tokens: TokenStore;
+  private readonly legs = new CallLegs();
+  private readonly rest: RestApi;
   private readonly log = new ViolationLog();
   private readonly connections = new Set<EventConnection>();
   private readonly idleWaiters: Array<() => void> = [];
@@ -70,6 +74,14 @@ class SimulatorServer implements SimulatedServer, ConnectionHost {
     }
     this.tokens = new TokenStore(this.switches, this.clock);
     this.world = new SimulatedWorld((changes) => this.publish(changes));
+    this.rest = new RestApi({
+      world: this.world,
+      legs: this.legs,
+      switches: this.switches,
+      clock: this.clock,
+      authenticate: (header) => this.authentic(header),
+      isDown: () => this.down,
+    });
     this.faults = {
       dropAll: () => this.dropAll(),
       goDown: () => {
@@ -86,6 +98,7 @@ class SimulatorServer implements SimulatedServer, ConnectionHost {
       sendRaw: (frame: string) => {
         for (const connection of this.connections) connection.sendRaw(frame);
       },
+      restBusy: (count: number) => this.rest.busyFor(count),
     };
     const handler = (req: IncomingMessage, res: ServerResponse) => this.handleRequest(req, res);
     this.http = certificate ? createHttpsServer({ cert: certificate.cert, key: certificate.key }, handler) : createHttpServer(handler);
@@ -112,6 +125,10 @@ class SimulatorServer implements SimulatedServer, ConnectionHost {
 
   violations(): Violation[] {
     return this.log.list();
+  }
+
+  restRequests(last?: number): RestRequestRecord[] {
+    return this.rest.requests(last);
   }
 
   stats(): SimulatorStats {
@@ -181,8 +198,12 @@ class SimulatorServer implements SimulatedServer, ConnectionHost {
   // HTTP
 
   private handleRequest(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
+    if (path.startsWith(REST_PREFIX) && path !== TOKEN_PATH) {
+      this.rest.handle(req, res);
+      return;
+    }
     req.resume();
-    const path = (req.url ?? '/').split('?', 1)[0];
     if (path !== TOKEN_PATH) {
       sendFailure(res, 404, 'unknownPath');
       return;
@@ -195,14 +216,18 @@ class SimulatorServer implements SimulatedServer, ConnectionHost {
       sendFailure(res, 503, 'serviceUnavailable');
       return;
     }
-    const credentials = basicCredentials(req.headers.authorization);
-    if (!credentials || credentials.user !== this.username || credentials.password !== this.password) {
+    if (!this.authentic(req.headers.authorization)) {
       sendFailure(res, 401, 'authenticationFailure', { 'WWW-Authenticate': 'Basic realm="CMS API"' });
       return;
     }
     this.counters.tokensIssued += 1;
     res.writeHead(200, { 'X-Cisco-CMS-Auth-Token': this.tokens.issue(), 'Content-Length': 0 });
     res.end();
+  }
+
+  private authentic(header: string | undefined): boolean {
+    const credentials = basicCredentials(header);
+    return credentials !== undefined && credentials.user === this.username && credentials.password === this.password;
   }
 
   private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -234,6 +259,7 @@ class SimulatorServer implements SimulatedServer, ConnectionHost {
   }
 
   private publish(changes: readonly WorldChange[]): void {
+    this.legs.apply(changes);
     for (const connection of this.connections) connection.applyChanges(changes);
   }
 

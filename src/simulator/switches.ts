@@ -31,6 +31,12 @@ export interface SimulatorSwitches {
   connectionLimitStatus: number;
   /** After a call's remove, send one more roster update for it before the deactivations. */
   lateRosterAfterRemove: boolean;
+  /** REST: status answering an unknown or stale call, participant or call leg id (production clients meet 400). */
+  staleIdStatus: 400 | 404;
+  /** REST: the most items one collection page holds, whatever `limit` asks. */
+  restPageLimit: number;
+  /** REST: a dial-out rings, then connects this many ms after it is created; 0 leaves it in `initial`. */
+  dialOutAnswerMs: number;
 }
 
 export const DEFAULT_SWITCHES: Readonly<SimulatorSwitches> = Object.freeze({
@@ -48,6 +54,9 @@ export const DEFAULT_SWITCHES: Readonly<SimulatorSwitches> = Object.freeze({
   maxConnections: 0,
   connectionLimitStatus: 503,
   lateRosterAfterRemove: false,
+  staleIdStatus: 400,
+  restPageLimit: 10,
+  dialOutAnswerMs: 0,
 });
 
 type Check = (value: unknown) => boolean;
@@ -71,6 +80,9 @@ const CHECKS: Record<keyof SimulatorSwitches, [Check, string]> = {
   maxConnections: [isCount(0), 'an integer >= 0'],
   connectionLimitStatus: [isStatus, 'an HTTP error status (400-599)'],
   lateRosterAfterRemove: [isBoolean, 'a boolean'],
+  staleIdStatus: [(v) => v === 400 || v === 404, '400 or 404'],
+  restPageLimit: [isCount(1), 'an integer >= 1'],
+  dialOutAnswerMs: [isCount(0), 'an integer >= 0'],
 };
 
 /** Checks a partial set of switches; returns one message per bad field (empty when all are fine). */

@@ -84,6 +84,28 @@ export interface Faults {
   stallAcks(on: boolean): void;
   /** Writes `frame` as is to every open event socket, outside the message id sequence. */
   sendRaw(frame: string): void;
+  /** The next `count` authenticated REST requests answer 503 <databaseNotReady /> (0 cancels). */
+  restBusy(count: number): void;
+}
+
+/** One request the REST API received (never its credentials). */
+export interface RestRequestRecord {
+  /** clock.now() when it arrived. */
+  at: number;
+  method: string;
+  /** Without the query string. */
+  path: string;
+  query: Record<string, string>;
+  /** The Content-Type header as sent, when there was one. */
+  contentType?: string;
+  /** The form-encoded body's parameters (empty when the body was not form-encoded). */
+  params: Record<string, string>;
+  /** The first KiB of a body that was not form-encoded. */
+  rawBody?: string;
+  /** Basic auth with the bridge's username and password. */
+  authenticated: boolean;
+  /** The status answered. */
+  status: number;
 }
 
 export interface SimulatedServer {
@@ -105,6 +127,8 @@ export interface SimulatedServer {
   readonly faults: Faults;
   violations(): Violation[];
   stats(): SimulatorStats;
+  /** The REST requests received, oldest first: the last `last` of them (up to 1,000 are kept). */
+  restRequests(last?: number): RestRequestRecord[];
   /** Fires for every server message frame written to a client socket (for latency benchmarks). */
   onFrameSent?: (connectionId: number, messageId: number) => void;
   /**

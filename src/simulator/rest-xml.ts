@@ -1,0 +1,90 @@
+// How the simulated bridge writes its REST answers: XML with `<?xml version="1.0"?>`, collections
+// with a `total` attribute and an `id` attribute on each child, every value escaped.
+import type { LegRecord } from './call-legs.js';
+import type { CallRecord, ParticipantRecord } from './world.js';
+
+export const XML_DECLARATION = '<?xml version="1.0"?>';
+
+export function escapeXml(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => `&${({ '&': 'amp', '<': 'lt', '>': 'gt', '"': 'quot', "'": 'apos' } as const)[c as '&']};`);
+}
+
+export type Attributes = Record<string, string | number | undefined>;
+
+function attributes(attrs: Attributes): string {
+  return Object.entries(attrs)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => ` ${k}="${escapeXml(String(v))}"`)
+    .join('');
+}
+
+/** `<name attrs>children</name>`; children are elements already written, or a text value. */
+export function element(name: string, attrs: Attributes, children: string | string[]): string {
+  const inner = Array.isArray(children) ? children.join('') : children;
+  return inner === '' ? `<${name}${attributes(attrs)} />` : `<${name}${attributes(attrs)}>${inner}</${name}>`;
+}
+
+/** A leaf element holding a text value; left out when the value is null or undefined. */
+export function leaf(name: string, value: unknown): string {
+  if (value === null || value === undefined) return '';
+  return `<${name}>${escapeXml(String(value))}</${name}>`;
+}
+
+export function failureXml(code: string, attrs: Attributes = {}): string {
+  return `${XML_DECLARATION}<failureDetails>${element(code, attrs, '')}</failureDetails>`;
+}
+
+export function collectionXml(name: string, total: number, children: string[]): string {
+  return `${XML_DECLARATION}<${name} total="${total}">${children.join('')}</${name}>`;
+}
+
+const active = (value: unknown): boolean => value === 'active';
+
+export function callSummary(call: CallRecord): string {
+  return element('call', { id: call.id }, [leaf('name', call.fields.name), leaf('callCorrelator', call.fields.callCorrelator)]);
+}
+
+export function callXml(call: CallRecord, legCount: number): string {
+  const f = call.fields;
+  return XML_DECLARATION + element('call', { id: call.id }, [
+    leaf('name', f.name),
+    leaf('callCorrelator', f.callCorrelator),
+    leaf('numCallLegs', legCount),
+    leaf('numParticipantsLocal', call.roster.size),
+    leaf('numDistributedInstances', f.distributedInstances),
+    leaf('locked', f.lockState === 'locked'),
+    leaf('recording', active(f.recording)),
+    leaf('streaming', active(f.streaming)),
+    leaf('joinAudioMuteOverride', f.joinAudioMuteOverride),
+  ]);
+}
+
+export function participantSummary(callId: string, participant: ParticipantRecord): string {
+  return element('participant', { id: participant.id }, [leaf('name', participant.fields.name), leaf('call', callId)]);
+}
+
+export function participantXml(callId: string, participant: ParticipantRecord, legCount: number): string {
+  const f = participant.fields;
+  return XML_DECLARATION + element('participant', { id: participant.id }, [
+    leaf('name', f.name),
+    leaf('call', callId),
+    element('configuration', {}, [leaf('importance', f.importance)]),
+    element('status', {}, [leaf('state', f.state), leaf('direction', f.direction), leaf('remoteParty', f.uri), leaf('numCallLegs', legCount)]),
+  ]);
+}
+
+export function legSummary(leg: LegRecord, participant: ParticipantRecord): string {
+  return element('callLeg', { id: leg.id }, [leaf('name', participant.fields.name), leaf('remoteParty', participant.fields.uri), leaf('call', leg.callId)]);
+}
+
+export function legXml(leg: LegRecord, participant: ParticipantRecord): string {
+  const f = participant.fields;
+  return XML_DECLARATION + element('callLeg', { id: leg.id }, [
+    leaf('name', f.name),
+    leaf('remoteParty', f.uri),
+    leaf('call', leg.callId),
+    leaf('participant', leg.participantId),
+    element('configuration', {}, [leaf('rxAudioMute', f.audioMuted), leaf('rxVideoMute', f.videoMuted), leaf('chosenLayout', f.layout), leaf('importance', f.importance)]),
+    element('status', {}, [leaf('state', f.state), leaf('direction', f.direction)]),
+  ]);
+}
