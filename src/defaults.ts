@@ -60,6 +60,17 @@ export const TRANSPORT = Object.freeze({
   maxErrorBodyBytes: 16 * 1024,
 });
 
+export const CONTROL = Object.freeze({
+  /** A REST request (each attempt) that takes longer fails: a timeout is an error, never a hang. */
+  timeoutMs: 10_000,
+  /** A 503 (the CMS is busy) is tried again, this many attempts in all, with backoff. */
+  attempts: 4,
+  backoffInitialMs: 250,
+  backoffMaxMs: 2_000,
+  /** Idle keep-alive connections to one CMS are closed after this long. */
+  keepAliveMs: 10_000,
+});
+
 export const HUB = Object.freeze({
   /** On stop, how long a server's handler queue may take to empty. */
   stopDrainMs: 5_000,

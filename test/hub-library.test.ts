@@ -156,3 +156,29 @@ test('a sink whose write fails is logged and does not hold the feed back', async
     await hub.stop();
   }
 });
+
+test('a handler acts on the call through context.cms after the ack; the change comes back through the feed', async () => {
+  const server = await simulator({ password: 'library-pw-3' });
+  const callId = server.world.createCall({ name: 'Acted on' });
+  const hub = createHub({ servers: [serverEntry('cms-act', server)], sinks: [] }, { logger: createLogger({ level: 'silent' }) });
+  const seen: CmsEvent[] = [];
+  hub.tap((event) => void seen.push(event));
+  hub.on('participant.joined', (event, context) => {
+    if (event.participant.name !== 'Noisy') return;
+    return () => context.cms.muteAudio(event.participantId);
+  });
+  await hub.start();
+  try {
+    assert.equal(hub.cms('cms-act')?.server, 'cms-act');
+    assert.equal(hub.cms('no-such-server'), undefined);
+    const noisy = server.world.addParticipant(callId, { name: 'Noisy', state: 'connected', audioMuted: false });
+    const muted = await waitFor(
+      () => seen.find((e) => e.type === 'participant.updated' && e.participantId === noisy && e.changes.audioMuted === true),
+      'the mute to come back as an event',
+    );
+    assert.ok(muted);
+    assert.ok(server.restRequests().some((r) => r.method === 'PUT' && r.path.startsWith('/api/v1/callLegs/') && r.params.rxAudioMute === 'true'));
+  } finally {
+    await hub.stop();
+  }
+});

@@ -71,7 +71,7 @@ const event = (n: number): CmsEvent =>
 function makeDispatcher(registry: HandlerRegistry, queueSize = 3, clock?: ManualClock) {
   const errors: string[] = [];
   const dispatcher = new ServerDispatcher({
-    context: { server: 's', logger: silentLogger, session: {} as never },
+    context: { server: 's', logger: silentLogger, session: {} as never, cms: {} as never },
     registry,
     queueSize,
     handlerTimeoutMs: 50,

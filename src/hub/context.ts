@@ -3,6 +3,7 @@
 // a registry keyed by task (the workaround the original PHP system needed).
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger } from 'pino';
+import type { CmsClient } from '../control/cms-client.js';
 import type { PerCallType } from '../session/subscription-set.js';
 import type { SessionStatus } from '../session/types.js';
 
@@ -20,6 +21,8 @@ export interface HandlerContext {
   session: SessionHandle;
   /** A logger whose lines name the server. */
   logger: Logger;
+  /** The server's REST API client, to act on its calls (mute, drop, dial, lock, end, …). */
+  readonly cms: CmsClient;
 }
 
 const storage = new AsyncLocalStorage<HandlerContext>();

@@ -23,6 +23,7 @@ import { diffServers } from './server-diff.js';
 import { ServerPipeline } from './server-pipeline.js';
 import { SinkFanout, type EventTap } from './sink-fanout.js';
 import { StoredModels, resolveStateDir, type Restored } from './stored-models.js';
+import { CmsClient } from '../control/cms-client.js';
 import { createDirectorySource } from './sources/directory-source.js';
 import { createFileSource } from './sources/file-source.js';
 import type { ServerSource } from './sources/server-source.js';
@@ -55,6 +56,9 @@ export class Hub {
   private readonly config: Config;
   private readonly handlers = new HandlerRegistry();
   private readonly runtimes = new Map<string, ServerPipeline>();
+  /** Each server's handler context, and its REST client once made. */
+  private readonly contexts = new Map<string, HandlerContext>();
+  private readonly clients = new Map<string, CmsClient>();
   private readonly fanout: SinkFanout;
   private source: ServerSource | undefined;
   /** Models kept across restarts (`stateDir`); undefined: in memory only. */
@@ -186,6 +190,11 @@ export class Hub {
     }));
   }
 
+  /** The REST client of a configured server, to act on its calls; undefined for an unknown name. */
+  cms(server: string): CmsClient | undefined {
+    return this.contexts.get(server)?.cms;
+  }
+
   calls(server: string): CallView[] | undefined {
     return this.runtimes.get(server)?.session.calls();
   }
@@ -211,9 +220,16 @@ export class Hub {
     const logger = this.logger.child({ server: target.name });
     const dispatch = this.config.dispatch;
     let session: Session | undefined;
+    const clients = this.clients;
     const context: HandlerContext = {
       server: target.name,
       logger,
+      // Made on first use: most servers are never acted on, and each client keeps a pool.
+      get cms() {
+        let client = clients.get(target.name);
+        if (client === undefined) clients.set(target.name, (client = new CmsClient({ target })));
+        return client;
+      },
       session: {
         name: target.name,
         status: () => (session as Session).status(),
@@ -243,6 +259,7 @@ export class Hub {
     });
     session = pipeline.session;
     this.runtimes.set(target.name, pipeline);
+    this.contexts.set(target.name, context);
     // A model with a journal after it differs from its file: it is written at the next round.
     if (from?.journal) this.models?.follow(target.name, pipeline, from.journal, (from.replay?.length ?? 0) > 0);
     if (from?.replay?.length) await pipeline.replay(from.replay);
@@ -266,6 +283,10 @@ export class Hub {
     ]);
     clearTimeout(timer);
     this.runtimes.delete(name);
+    this.contexts.delete(name);
+    const client = this.clients.get(name);
+    this.clients.delete(name);
+    await client?.close();
   }
 }
 

@@ -1,0 +1,43 @@
+// Reading the CMS REST API's XML answers with a real XML parser (fast-xml-parser), never with
+// regular expressions: the failureDetails of a refusal, and the id-carrying children of a list.
+import { XMLParser } from 'fast-xml-parser';
+
+const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', parseAttributeValue: false, parseTagValue: false });
+
+type Node = Record<string, unknown>;
+const isNode = (value: unknown): value is Node => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function parse(text: string): Node | undefined {
+  try {
+    const parsed: unknown = parser.parse(text);
+    return isNode(parsed) ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The failureDetails child (its name is the code) and its attributes; undefined when there is none. */
+export function readFailure(text: string): { code: string; details: Record<string, string> } | undefined {
+  const failure = parse(text)?.failureDetails;
+  if (!isNode(failure)) return undefined;
+  const code = Object.keys(failure)[0];
+  if (code === undefined) return undefined;
+  const details: Record<string, string> = {};
+  const child = failure[code];
+  if (isNode(child)) for (const [key, value] of Object.entries(child)) if (typeof value === 'string') details[key] = value;
+  return { code, details };
+}
+
+/**
+ * The `id` attributes of the `<item>` children of `<collection>`: a list even with one child
+ * (the API writes one child the same way as many).
+ */
+export function readIds(text: string, collection: string, item: string): { ids: string[]; total: number } {
+  const node = parse(text)?.[collection];
+  if (!isNode(node)) return { ids: [], total: 0 };
+  const children = node[item];
+  const list = Array.isArray(children) ? children : children === undefined ? [] : [children];
+  const ids = list.filter(isNode).map((child) => child.id).filter((id): id is string => typeof id === 'string');
+  const total = Number(node.total);
+  return { ids, total: Number.isFinite(total) ? total : ids.length };
+}
