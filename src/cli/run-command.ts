@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { startHttpServer, type RunningHttpServer } from '../http/server.js';
-import { ConfigError, createHub, createLogger, loadConfigFile, type Hub } from '../hub/index.js';
+import { ConfigError, createHub, createLogger, loadConfigFile, registerSecret, resolveSecret, type Hub } from '../hub/index.js';
 import { FolderLockedError } from '../folder-lock.js';
 import { loadHandlersModule } from './handlers-module.js';
 import { runUntilSignal } from './lifecycle.js';
@@ -52,7 +52,17 @@ export function runCommand(): Command {
         throw error;
       }
       if (config.http) {
-        http = await startHttpServer(hub, config.http);
+        let controlToken: string | undefined;
+        try {
+          const { controlToken: inline, controlTokenEnv: env, controlTokenFile: tokenFile } = config.http;
+          controlToken = resolveSecret({ inline, env, file: tokenFile }, { inline: 'controlToken', env: 'controlTokenEnv', file: 'controlTokenFile' }, { baseDir, origin: file, field: 'http' });
+        } catch (error) {
+          if (!(error instanceof ConfigError)) throw error;
+          process.stderr.write(`invalid config:\n${error.message}\n`);
+          process.exit(2);
+        }
+        registerSecret(controlToken);
+        http = await startHttpServer(hub, { host: config.http.host, port: config.http.port, controlToken });
         logger.info({ url: http.url, dashboard: `${http.url}/` }, 'HTTP API listening');
       }
     });

@@ -1,14 +1,18 @@
 // The admin HTTP API of the contract: health, readiness, metrics, servers and calls, the SSE
-// event stream and the dashboard. node:http is enough for a handful of read-only routes.
+// event stream and the dashboard, plus the control routes (control-routes.ts) when a control
+// token is configured. node:http is enough for a handful of routes.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Hub, ServerView } from '../hub/index.js';
+import { handleControl } from './control-routes.js';
 import { serveEvents } from './sse.js';
 import { createStaticHandler } from './static.js';
 
 export interface HttpServerOptions {
   host?: string;
   port?: number;
+  /** Turns the control routes on (control-routes.ts); absent: they answer 403. */
+  controlToken?: string;
 }
 
 export interface RunningHttpServer {
@@ -18,7 +22,12 @@ export interface RunningHttpServer {
   close(): Promise<void>;
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
+function sendJson(res: ServerResponse, status: number, body?: unknown): void {
+  if (body === undefined) {
+    res.writeHead(status, { 'cache-control': 'no-store' });
+    res.end();
+    return;
+  }
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
   res.end(text);
@@ -36,11 +45,12 @@ function serverEntry(view: ServerView) {
   };
 }
 
-export function createRequestHandler(hub: Hub) {
+export function createRequestHandler(hub: Hub, controlToken?: string) {
   const serveStatic = createStaticHandler();
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname;
+    if (await handleControl(hub, req, res, path, controlToken, sendJson)) return;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       sendJson(res, 405, { error: 'only GET is supported' });
       return;
@@ -72,7 +82,7 @@ export function createRequestHandler(hub: Hub) {
 }
 
 export async function startHttpServer(hub: Hub, options: HttpServerOptions = {}): Promise<RunningHttpServer> {
-  const handle = createRequestHandler(hub);
+  const handle = createRequestHandler(hub, options.controlToken);
   const server = createServer((req, res) => {
     handle(req, res).catch((error) => {
       hub.logger.error({ err: error, path: req.url }, 'HTTP request failed');

@@ -73,21 +73,35 @@ function readText(path: string, ctx: ResolveContext, field: string): string {
   }
 }
 
+/**
+ * A secret given one of three ways: inline, the name of an environment variable, or a file
+ * (white space around it trimmed). `names` are the three fields, for the error messages.
+ */
+export function resolveSecret(
+  given: { inline?: string; env?: string; file?: string },
+  names: { inline: string; env: string; file: string },
+  ctx: ResolveContext,
+): string | undefined {
+  if (given.env !== undefined) {
+    const value = (ctx.env ?? process.env)[given.env];
+    if (!value) throw new ConfigError(ctx.origin, [{ field: `${ctx.field}.${names.env}`, problem: `environment variable ${given.env} is not set` }]);
+    return value;
+  }
+  if (given.file !== undefined) {
+    const value = readText(given.file, ctx, names.file).trim();
+    if (!value) throw new ConfigError(ctx.origin, [{ field: `${ctx.field}.${names.file}`, problem: 'the file is empty' }]);
+    return value;
+  }
+  return given.inline;
+}
+
 /** Turns a validated server entry into what a session needs, reading secrets and CA files. */
 export function toServerTarget(server: ServerConfig, ctx: ResolveContext): ServerTarget {
-  const env = ctx.env ?? process.env;
-  let password = server.password;
-  if (server.passwordEnv !== undefined) {
-    password = env[server.passwordEnv];
-    if (!password) {
-      throw new ConfigError(ctx.origin, [
-        { field: `${ctx.field}.passwordEnv`, problem: `environment variable ${server.passwordEnv} is not set` },
-      ]);
-    }
-  } else if (server.passwordFile !== undefined) {
-    password = readText(server.passwordFile, ctx, 'passwordFile').trim();
-    if (!password) throw new ConfigError(ctx.origin, [{ field: `${ctx.field}.passwordFile`, problem: 'the file is empty' }]);
-  }
+  const password = resolveSecret(
+    { inline: server.password, env: server.passwordEnv, file: server.passwordFile },
+    { inline: 'password', env: 'passwordEnv', file: 'passwordFile' },
+    ctx,
+  );
   const tls = server.tls && {
     ...(server.tls.ca !== undefined && { ca: readText(server.tls.ca, ctx, 'tls.ca') }),
     ...(server.tls.fingerprint !== undefined && { fingerprint: server.tls.fingerprint }),

@@ -56,6 +56,14 @@ export const configSchema = z
       .strictObject({
         host: z.string().min(1).default('127.0.0.1'),
         port: z.number().int().min(0).max(65535).default(8080),
+        /** Turns the control routes on: requests need `Authorization: Bearer <token>`. */
+        controlToken: z.string().min(16, 'must be at least 16 characters').optional(),
+        controlTokenEnv: z.string().min(1).optional(),
+        controlTokenFile: z.string().min(1).optional(),
+      })
+      .refine((h) => [h.controlToken, h.controlTokenEnv, h.controlTokenFile].filter((v) => v !== undefined).length <= 1, {
+        message: 'give at most one of controlToken, controlTokenEnv or controlTokenFile',
+        path: ['controlToken'],
       })
       .optional(),
     /** Absent: events go to stdout as NDJSON (the contract); `[]` for none. */
