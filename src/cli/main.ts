@@ -1,5 +1,6 @@
 // bin/cms-events: the commands of the contract.
 import { Command, CommanderError } from 'commander';
+import { controlCommand } from './control-command.js';
 import { demoCommand } from './demo-command.js';
 import { runCommand } from './run-command.js';
 import { simulateCommand } from './simulate-command.js';
@@ -14,6 +15,7 @@ const program = new Command('cms-events')
   .addCommand(simulateCommand())
   .addCommand(tailCommand())
   .addCommand(stateCommand())
+  .addCommand(controlCommand())
   .addCommand(demoCommand());
 
 for (const command of program.commands) command.exitOverride();
