@@ -1,6 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { Command } from 'commander';
 import { startHttpServer, type RunningHttpServer } from '../http/server.js';
-import { createHub, createLogger } from '../hub/index.js';
+import { createHub, createLogger, registerSecret } from '../hub/index.js';
 import { startCluster, startControlApi } from '../simulator/index.js';
 import { runUntilSignal } from './lifecycle.js';
 
@@ -12,12 +13,12 @@ interface DemoOptions {
 }
 
 /** Listens on the wanted port, or on any free one when it is taken (the demo must just work). */
-async function startHttpAnywhere(hub: Parameters<typeof startHttpServer>[0], port: number): Promise<RunningHttpServer> {
+async function startHttpAnywhere(hub: Parameters<typeof startHttpServer>[0], port: number, controlToken: string): Promise<RunningHttpServer> {
   try {
-    return await startHttpServer(hub, { port });
+    return await startHttpServer(hub, { port, controlToken });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
-    return startHttpServer(hub, { port: 0 });
+    return startHttpServer(hub, { port: 0, controlToken });
   }
 }
 
@@ -54,7 +55,10 @@ export function demoCommand(): Command {
         await cluster.stop();
       });
       await hub.start();
-      http = await startHttpAnywhere(hub, Number(options.httpPort));
+      // Call control is on in the demo, with a token made for this run and printed once.
+      const controlToken = randomBytes(18).toString('base64url');
+      registerSecret(controlToken);
+      http = await startHttpAnywhere(hub, Number(options.httpPort), controlToken);
       // stdout carries events only; the addresses go to stderr.
       process.stderr.write(
         [
@@ -62,6 +66,7 @@ export function demoCommand(): Command {
           `  dashboard:        ${http.url}/`,
           `  HTTP API:         ${http.url}/api/servers   (events: ${http.url}/api/events, metrics: ${http.url}/metrics)`,
           `  simulator control: ${control.url}`,
+          `  call control:     Authorization: Bearer ${controlToken}   (e.g. CMS_EVENTS_CONTROL_TOKEN=${controlToken} bin/cms-events control --url ${http.url} …)`,
           '  events stream on stdout as NDJSON; Ctrl-C stops',
           '',
         ].join('\n') + '\n',
