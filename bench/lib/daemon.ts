@@ -40,6 +40,8 @@ export async function startRealDaemon(options: {
   stateDir?: string | null;
   /** Reuse this folder for the config (and so its default state folder) instead of a new one. */
   dir?: string;
+  /** Turns the HTTP control routes on. */
+  controlToken?: string;
 }): Promise<RealDaemon> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'cms-events-bench-'));
   const port = await freePort();
@@ -48,7 +50,7 @@ export async function startRealDaemon(options: {
     config,
     JSON.stringify({
       servers: serverEntries(options.servers),
-      http: { host: '127.0.0.1', port },
+      http: { host: '127.0.0.1', port, ...(options.controlToken && { controlToken: options.controlToken }) },
       sinks: [{ type: 'stdout' }],
       log: { level: options.logLevel ?? 'info' },
       ...(options.stateDir !== undefined && { stateDir: options.stateDir }),
