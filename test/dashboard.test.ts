@@ -1,6 +1,7 @@
 // The dashboard in headless Chromium, served by the real daemon (bin/cms-events run) following
 // simulated servers: snapshot, live joins and leaves, updates, filters, call history, a server
-// going down and coming back, the daemon restarting under the page, and a phone-sized screen.
+// going down and coming back, the daemon restarting under the page, call control from the page
+// (and no buttons on a daemon without it), and a phone-sized screen.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,8 @@ const BUILT = new URL('../dist/dashboard/index.html', import.meta.url);
 const SCREENSHOT = process.env.UPDATE_SCREENSHOT === '1' ? fileURLToPath(new URL('../docs/dashboard.png', import.meta.url)) : join(tmpdir(), `cms-events-dashboard-${process.pid}.png`);
 /** The issue asks for updates within a second; the margin covers a loaded CI machine. */
 const LIVE_MS = 5_000;
+/** The daemon's call-control token: the page asks for it on the first action. */
+const TOKEN = 'dashboard-control-token-0123456789';
 
 describe('dashboard', { skip: needs.skip }, () => {
   let east: SimulatedServer;
@@ -34,6 +37,8 @@ describe('dashboard', { skip: needs.skip }, () => {
   const consoleErrors: string[] = [];
   /** Set while the daemon is deliberately down: the browser then logs refused connections. */
   let daemonDown = false;
+  /** Set while a wrong token is tried on purpose: the browser then logs the 401. */
+  let refusalExpected = false;
 
   const server = (name: string) => page.locator(`[data-testid=server][data-server="${name}"]`);
   const call = (name: string) => page.locator(`[data-testid=call][data-call-name="${name}"]`);
@@ -81,7 +86,7 @@ describe('dashboard', { skip: needs.skip }, () => {
         serverEntry('cms-west', west),
         serverEntry('cms-lab', lab, { password: 'not-the-password' }),
       ],
-      http: { host: '127.0.0.1', port },
+      http: { host: '127.0.0.1', port, controlToken: TOKEN },
     });
     daemon = startDaemon(['run', '--config', config]);
     await waitForApi();
@@ -95,6 +100,7 @@ describe('dashboard', { skip: needs.skip }, () => {
     page.on('console', (message) => {
       if (message.type() !== 'error') return;
       if (daemonDown && /ERR_CONNECTION_REFUSED|Failed to load resource/.test(message.text())) return;
+      if (refusalExpected && /status of 401/.test(message.text())) return;
       consoleErrors.push(message.text());
     });
     page.on('pageerror', (error) => consoleErrors.push(`uncaught: ${error.message}`));
@@ -280,6 +286,99 @@ describe('dashboard', { skip: needs.skip }, () => {
     await waitFor(async () => (await server('cms-east').getAttribute('data-state')) === 'live', 'cms-east live again', 60_000);
     await server('cms-east').getByTestId('server-note').waitFor({ state: 'hidden', timeout: 15_000 });
     await participant(call('Board meeting'), 'Alice Martin').waitFor();
+  });
+
+  it('controls calls from the page: asks for the token, shows the action in flight, mutes and locks', async () => {
+    assert.deepEqual(await (await fetch(`http://127.0.0.1:${port}/api/control`)).json(), { enabled: true });
+    await page.locator('#app[data-control=on]').waitFor();
+    const standup = call('Standup');
+    const ana = participant(standup, 'Ana Silva');
+    await ana.getByTestId('control-drop').waitFor();
+    assert.equal(await ana.getByTestId('audio-muted').count(), 0);
+    // Records every button shown in flight (the page has no other hook; it is gone in a moment).
+    await page.evaluate(`
+      window.__busy = [];
+      new MutationObserver((records) => {
+        for (const record of records) {
+          for (const node of record.addedNodes) {
+            if (!(node instanceof HTMLElement)) continue;
+            for (const button of node.querySelectorAll('button[aria-busy=true]')) window.__busy.push(button.textContent + '|' + button.disabled);
+          }
+        }
+      }).observe(document.body, { childList: true, subtree: true });
+    `);
+
+    // A wrong token is refused, said so, and forgotten.
+    refusalExpected = true;
+    page.once('dialog', (dialog) => void dialog.accept('not-the-token-of-this-daemon'));
+    await ana.getByTestId('control-mute').click();
+    await hasText(ana.getByTestId('control-error'), 'The token was refused and forgotten; the next action asks again.');
+    assert.equal(await page.evaluate("sessionStorage.getItem('cms-events.controlToken')"), null);
+    refusalExpected = false;
+
+    // The right one is asked for again, kept for the tab, and the mute arrives through the feed.
+    let prompts = 0;
+    page.once('dialog', (dialog) => {
+      prompts++;
+      assert.equal(dialog.type(), 'prompt');
+      void dialog.accept(TOKEN);
+    });
+    await ana.getByTestId('control-mute').click();
+    await ana.getByTestId('audio-muted').waitFor();
+    await ana.getByTestId('control-unmute').waitFor();
+    assert.equal(await ana.getByTestId('control-error').count(), 0);
+    assert.equal(prompts, 1);
+    assert.equal(await page.evaluate("sessionStorage.getItem('cms-events.controlToken')"), TOKEN);
+
+    // The token is kept: no more prompts.
+    const unexpected = (dialog: { message(): string; dismiss(): Promise<void> }) => {
+      prompts++;
+      void dialog.dismiss();
+    };
+    page.on('dialog', unexpected);
+    try {
+      await standup.getByTestId('control-lock').click();
+      await standup.getByTestId('call-locked').waitFor();
+      await standup.getByTestId('control-unlock').waitFor();
+      assert.equal(prompts, 1, 'the token was asked for once');
+      assert.equal(east.world.listCalls().find((c) => c.name === 'Standup')?.lockState, 'locked');
+      const anaNow = east.world.listCalls().find((c) => c.name === 'Standup')?.roster.find((p) => p.name === 'Ana Silva');
+      assert.equal(anaNow?.audioMuted, true);
+    } finally {
+      page.off('dialog', unexpected);
+    }
+    const busy = await page.evaluate<string[]>('window.__busy');
+    assert.ok(busy.includes('Muting…|true'), `in flight: ${busy.join(', ')}`);
+    assert.ok(busy.includes('Locking…|true'), `in flight: ${busy.join(', ')}`);
+  });
+
+  it('shows no control buttons when the daemon has no control token', async () => {
+    const otherPort = await freePort();
+    const otherConfig = writeConfig(tempDir(), {
+      servers: [serverEntry('cms-west', west)],
+      http: { host: '127.0.0.1', port: otherPort },
+    });
+    const other = startDaemon(['run', '--config', otherConfig]);
+    const otherPage = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    otherPage.setDefaultTimeout(LIVE_MS);
+    try {
+      await waitFor(async () => {
+        try {
+          return (await fetch(`http://127.0.0.1:${otherPort}/healthz`)).ok;
+        } catch {
+          return false;
+        }
+      }, 'the second daemon');
+      assert.deepEqual(await (await fetch(`http://127.0.0.1:${otherPort}/api/control`)).json(), { enabled: false });
+      await otherPage.goto(`http://127.0.0.1:${otherPort}/`);
+      await otherPage.locator('#app[data-control=off]').waitFor();
+      await otherPage.locator('[data-testid=participant][data-participant-name="Carol King"]').waitFor({ timeout: 15_000 });
+      assert.equal(await otherPage.locator('[data-testid=controls]').count(), 0);
+      assert.equal(await otherPage.locator('button.control').count(), 0);
+    } finally {
+      await otherPage.close();
+      await other.stop();
+    }
   });
 
   it('fits a phone screen without sideways scrolling', async () => {

@@ -68,6 +68,8 @@ export function createRequestHandler(hub: Hub, controlToken?: string) {
     }
     if (path === '/api/servers') return sendJson(res, 200, hub.servers().map(serverEntry));
     if (path === '/api/sinks') return sendJson(res, 200, hub.sinkStatuses());
+    // Whether the control routes are on (the dashboard shows its buttons then); never the token.
+    if (path === '/api/control') return sendJson(res, 200, { enabled: controlToken !== undefined });
     if (path === '/api/events') return serveEvents(hub, req, res, url.searchParams.get('server'));
     const callsMatch = /^\/api\/servers\/([^/]+)\/calls$/.exec(path);
     if (callsMatch) {

@@ -1,6 +1,7 @@
 // Wires the dashboard together: snapshot + event stream into the model, the model into the view.
 import './style.css';
 import { EVENTS_PATH, fetchCalls, fetchServers } from './api.js';
+import { ControlClient, fetchControlEnabled } from './control.js';
 import { openFeed } from './feed.js';
 import { NO_FILTER, type Filter } from './filter.js';
 import { DashboardModel } from './model.js';
@@ -31,6 +32,13 @@ const view = new DashboardView(
   },
   readFilterFromUrl(),
 );
+
+const control = new ControlClient((server, callId) => view.refreshCall(server, callId));
+
+/** Whether the daemon has call control; asked again whenever the stream (re)opens (a restarted daemon may differ). */
+async function refreshControl(): Promise<void> {
+  view.setControl((await fetchControlEnabled()) ? control : null);
+}
 
 let frame = 0;
 /** Many events in one burst cost one redraw. */
@@ -102,6 +110,7 @@ async function reloadSnapshot(): Promise<void> {
 
 openFeed(EVENTS_PATH, {
   onOpen() {
+    void refreshControl();
     void reloadSnapshot();
   },
   onEvent(event) {

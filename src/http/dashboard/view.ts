@@ -1,6 +1,7 @@
 // Draws the model into the page and keeps it current. Servers and calls each own one element,
 // redrawn only when the model says they changed; the order of calls follows their names.
 // The parts are drawn by view/: this class decides what to redraw and where it goes.
+import type { ControlClient } from './control.js';
 import { h, setText } from './dom.js';
 import type { FeedStatus } from './feed.js';
 import { showsServer, visibleRoster, type Filter } from './filter.js';
@@ -34,6 +35,8 @@ export class DashboardView {
   private filter: Filter;
   private selection: Selection | null = null;
   private serversKnown = false;
+  private control: ControlClient | null = null;
+  private readonly root: HTMLElement;
 
   constructor(
     root: HTMLElement,
@@ -56,6 +59,21 @@ export class DashboardView {
       ),
     );
     this.topBar.renderServerOptions(this.filter.server);
+    root.dataset.control = 'unknown';
+    this.root = root;
+  }
+
+  /** Call control on (its client) or off (null): every call is redrawn with or without buttons. */
+  setControl(control: ControlClient | null): void {
+    this.root.dataset.control = control ? 'on' : 'off';
+    if (control === this.control) return;
+    this.control = control;
+    this.renderAll();
+  }
+
+  /** Redraws one call (its control state changed). */
+  refreshCall(server: string, callId: string): void {
+    this.renderCall(server, callId);
   }
 
   setFeedStatus(status: FeedStatus): void {
@@ -177,7 +195,7 @@ export class DashboardView {
       elements.callElements.set(callId, call);
     }
     const selected = this.selection?.server === server && this.selection.callId === callId;
-    drawCall(call, entry, roster, selected);
+    drawCall(call, entry, roster, selected, this.control);
   }
 
   private orderCalls(server: string): void {

@@ -1,9 +1,11 @@
 // One call's card: its head (name, type, count, flags) as the button that opens its history, and
-// its roster of participants with their states.
+// its roster of participants with their states; with call control, its buttons (control-buttons.ts).
 import type { ParticipantState } from '../api.js';
+import type { ControlClient } from '../control.js';
 import { append, h, type Child } from '../dom.js';
 import { countLabel } from '../format.js';
 import type { CallEntry } from '../model.js';
+import { callControls, participantControls } from './control-buttons.js';
 
 /**
  * One call's elements live as long as the call: only their contents are redrawn, so a click
@@ -13,6 +15,8 @@ export interface CallElements {
   root: HTMLElement;
   head: HTMLButtonElement;
   roster: HTMLElement;
+  /** The call's control buttons; empty without control. */
+  actions: HTMLElement;
 }
 
 export function createCallElements(onSelect: () => void): CallElements {
@@ -23,7 +27,8 @@ export function createCallElements(onSelect: () => void): CallElements {
     onClick: onSelect,
   });
   const roster = h('ul', { class: 'roster', testid: 'roster' });
-  return { root: h('article', { class: 'call', testid: 'call' }, head, roster), head, roster };
+  const actions = h('div', { class: 'call__actions', hidden: true });
+  return { root: h('article', { class: 'call', testid: 'call' }, head, actions, roster), head, roster, actions };
 }
 
 /** Redraws the card for the call as it is now; `roster` is the part the search shows. */
@@ -32,6 +37,7 @@ export function drawCall(
   entry: CallEntry,
   roster: ParticipantState[],
   selected: boolean,
+  control: ControlClient | null = null,
 ): void {
   const call = entry.call;
   const root = elements.root;
@@ -70,16 +76,21 @@ export function drawCall(
     ),
   );
 
+  elements.actions.hidden = control === null;
+  elements.actions.replaceChildren(...(control ? [callControls(control, entry.server, call)] : []));
+
   const hidden = entry.roster.size - roster.length;
   elements.roster.replaceChildren();
   append(elements.roster, [
-    roster.map(participantElement),
+    roster.map((participant) =>
+      participantElement(participant, control && participantControls(control, entry.server, call.id, participant)),
+    ),
     entry.roster.size === 0 ? h('li', { class: 'roster__empty' }, 'Nobody on the roster yet.') : null,
     hidden > 0 ? h('li', { class: 'roster__empty' }, `${hidden} more not matching the search`) : null,
   ]);
 }
 
-function participantElement(participant: ParticipantState): HTMLElement {
+function participantElement(participant: ParticipantState, controls: HTMLElement | null): HTMLElement {
   const flags: Child[] = [];
   if (participant.state) {
     flags.push(h('span', { class: `pstate pstate--${cssToken(participant.state)}`, testid: 'participant-state' }, participant.state));
@@ -123,6 +134,7 @@ function participantElement(participant: ParticipantState): HTMLElement {
       participant.uri ? h('span', { class: 'participant__uri', testid: 'participant-uri' }, participant.uri) : null,
     ),
     h('div', { class: 'participant__flags' }, flags),
+    controls,
   );
 }
 
