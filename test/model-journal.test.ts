@@ -66,3 +66,19 @@ test('replaying events onto a stored model sets the states they carry', () => {
     { call: { id: 'c1', name: 'One' }, roster: [{ id: 'ann', name: 'Ann', audioMuted: true }] },
   ]);
 });
+
+test('a journal that cannot be written is logged once and never throws', async () => {
+  const folder = join(tempDir('cms-events-journal-'), 'gone'); // never created: every open fails
+  const said: string[] = [];
+  const log = { error: (_fields: unknown, message: string) => said.push(message), info: (_fields: unknown, message: string) => said.push(message) };
+  const journal = new ModelJournal(folder, 'cms-a', 0, log as never);
+  journal.append(['{"a":1}']);
+  journal.append(['{"a":2}']);
+  assert.equal(said.length, 1);
+  assert.match(said[0]!, /cannot write the journal; events still go to the sinks/);
+  mkdirSync(folder, { recursive: true });
+  journal.append(['{"a":3}']);
+  journal.close();
+  assert.match(said[1]!, /can be written again/);
+  assert.deepEqual((await ModelJournal.read(folder, 'cms-a', -1)).lines, ['{"a":3}']);
+});

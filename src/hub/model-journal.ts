@@ -10,6 +10,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { readdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import type { Logger } from 'pino';
 
 export class ModelJournal {
   readonly #folder: string;
@@ -17,21 +18,38 @@ export class ModelJournal {
   #generation: number;
   #fd: number | undefined;
 
+  readonly #log: Logger | undefined;
+  /** Set while appends fail: said once, and once more when they work again. */
+  #failing = false;
+
   /** `generation`: the first one this run appends to (after every one found on disk). */
-  constructor(folder: string, server: string, generation: number) {
+  constructor(folder: string, server: string, generation: number, log?: Logger) {
     this.#folder = folder;
     this.#prefix = `${encodeURIComponent(server)}.journal-`;
     this.#generation = generation;
+    this.#log = log;
   }
 
   get generation(): number {
     return this.#generation;
   }
 
-  /** Appends events' lines; synchronous, so that no sink has them before the journal does. */
+  /**
+   * Appends events' lines; synchronous, so that no sink has them before the journal does. Never
+   * throws: a disk that refuses the write must not keep the events from the sinks (only a kill
+   * while it refuses could then lose the last second); it is logged, and tried again next time.
+   */
   append(lines: readonly string[]): void {
-    this.#fd ??= openSync(this.#file(this.#generation), 'a');
-    writeSync(this.#fd, `${lines.join('\n')}\n`);
+    try {
+      this.#fd ??= openSync(this.#file(this.#generation), 'a');
+      writeSync(this.#fd, `${lines.join('\n')}\n`);
+      if (this.#failing) this.#log?.info({ file: this.#file(this.#generation) }, 'the journal can be written again');
+      this.#failing = false;
+    } catch (error) {
+      this.close();
+      if (!this.#failing) this.#log?.error({ file: this.#file(this.#generation), err: error }, 'cannot write the journal; events still go to the sinks, but a kill now could lose the last second');
+      this.#failing = true;
+    }
   }
 
   /** Starts a new generation; returns the one closed, which the model about to be written covers. */
@@ -52,8 +70,15 @@ export class ModelJournal {
   }
 
   close(): void {
-    if (this.#fd !== undefined) closeSync(this.#fd);
+    const fd = this.#fd;
     this.#fd = undefined;
+    if (fd !== undefined) {
+      try {
+        closeSync(fd);
+      } catch {
+        // Already gone: nothing to release.
+      }
+    }
   }
 
   /** The lines of the journals after `covered`, oldest first, and the next free generation. */

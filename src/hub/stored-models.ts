@@ -66,7 +66,7 @@ export class StoredModels {
   async restore(server: string): Promise<Restored> {
     const { calls, journal: covered } = await this.#store.load(server);
     const { lines, next } = await ModelJournal.read(this.#store.folder, server, covered);
-    const journal = new ModelJournal(this.#store.folder, server, next);
+    const journal = new ModelJournal(this.#store.folder, server, next, this.#log.child({ server }));
     if (calls === undefined && lines.length === 0) return { state: undefined, replay: [], journal };
     const replayed = replayEvents(calls ?? [], lines);
     const state = new ServerState({ server });
