@@ -5,6 +5,7 @@
 // so the CMS already has the ack (and sends the next message) while this one is serialised.
 // Nothing is given up by it: sinks keep their lines in memory until the end of the turn either
 // way, and a sink that becomes full during that write holds the next ack back.
+// With a state folder, each message's lines go to the server's journal first (model-journal.ts).
 import { HUB } from '../defaults.js';
 import type { Delivery, ServerTarget, Session } from '../session/types.js';
 import type { CmsEvent } from '../state/events.js';

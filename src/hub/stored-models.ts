@@ -48,10 +48,6 @@ export class StoredModels {
     return new StoredModels(store, writer, log);
   }
 
-  get dir(): string {
-    return this.#store.dir;
-  }
-
   /** Models written since start. */
   get writes(): number {
     return this.#writer.writes;
