@@ -9,6 +9,10 @@ export function formatEvent(event: CmsEvent): string {
       return `${time} ${event.server} connected`;
     case 'server.disconnected':
       return `${time} ${event.server} disconnected: ${event.reason}`;
+    case 'meeting.started':
+      return `${time} meeting started "${event.meeting.name ?? ''}" on ${event.server}${mark}`;
+    case 'meeting.ended':
+      return `${time} meeting ended  "${event.meeting.name ?? ''}" on ${event.server}${mark}`;
     case 'call.started':
       return `${time} call started   "${event.call.name ?? ''}" ${event.callId}${mark}`;
     case 'call.updated':

@@ -32,6 +32,33 @@ export interface ServerDisconnectedEvent extends EventBase {
   reason: string;
 }
 
+/** What meeting events say of their meeting (GET /api/meetings has the whole of it). */
+export interface MeetingSummary {
+  /** The callCorrelator its calls share, or `<server>:<callId>` for a call without one. */
+  id: string;
+  /** The name of its first instance still running. */
+  name: string | null;
+  /** The bridges hosting an instance of it, in the order they joined. */
+  servers: string[];
+  /** Participants, each counted once however many bridges list them. */
+  participants: number;
+}
+
+interface MeetingEventBase extends EventBase {
+  meetingId: string;
+  meeting: MeetingSummary;
+}
+
+/** The first instance of a meeting appeared (just before that call's call.started); `server` is its bridge. */
+export interface MeetingStartedEvent extends MeetingEventBase {
+  type: 'meeting.started';
+}
+
+/** The last instance of a meeting ended (just after that call's call.ended); `server` is its bridge. */
+export interface MeetingEndedEvent extends MeetingEventBase {
+  type: 'meeting.ended';
+}
+
 interface CallEventBase extends EventBase {
   callId: string;
   call: CallState;
@@ -73,6 +100,8 @@ export interface ParticipantLeftEvent extends ParticipantEventBase {
 export type CmsEvent =
   | ServerConnectedEvent
   | ServerDisconnectedEvent
+  | MeetingStartedEvent
+  | MeetingEndedEvent
   | CallStartedEvent
   | CallUpdatedEvent
   | CallEndedEvent
@@ -87,6 +116,8 @@ export type EventOfType<T extends CmsEventType> = Extract<CmsEvent, { type: T }>
 export const EVENT_TYPES: readonly CmsEventType[] = [
   'server.connected',
   'server.disconnected',
+  'meeting.started',
+  'meeting.ended',
   'call.started',
   'call.updated',
   'call.ended',

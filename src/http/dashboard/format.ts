@@ -82,6 +82,8 @@ export function countLabel(count: number, one: string, many: string): string {
 const EVENT_WORDS: Record<CmsEvent['type'], string> = {
   'server.connected': 'Server connected',
   'server.disconnected': 'Server disconnected',
+  'meeting.started': 'Meeting started',
+  'meeting.ended': 'Meeting ended',
   'call.started': 'Call started',
   'call.updated': 'Call updated',
   'call.ended': 'Call ended',

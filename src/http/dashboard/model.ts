@@ -124,7 +124,7 @@ export class DashboardModel {
     // A newer daemon may send types this page does not know yet: they are skipped, not fatal.
     if (!KNOWN_TYPES.has(event.type) || this.seen.has(event.id)) return NOTHING;
     this.seen.add(event.id);
-    if (event.type !== 'server.connected' && event.type !== 'server.disconnected') {
+    if ('callId' in event) {
       this.changes.markHistory(this.histories.record(event.server, event.callId, event));
     }
     if (this.reloadQueue) {

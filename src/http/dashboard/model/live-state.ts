@@ -36,6 +36,10 @@ export function applyEvent(state: LiveState, event: CmsEvent, changes: ChangeTra
       }
       return;
     }
+    case 'meeting.started':
+    case 'meeting.ended':
+      // Meetings are the calls grouped by correlator: the call events that follow carry the change.
+      return;
     case 'call.started':
     case 'call.updated':
       upsertCall(state, server, event.call, changes);
