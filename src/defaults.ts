@@ -69,6 +69,8 @@ export const CONTROL = Object.freeze({
   backoffMaxMs: 2_000,
   /** Idle keep-alive connections to one CMS are closed after this long. */
   keepAliveMs: 10_000,
+  /** REST lookups of which bridge hosts a participant several bridges list, at once over the fleet. */
+  hostLookups: 4,
 });
 
 export const HUB = Object.freeze({

@@ -40,6 +40,7 @@ interface Outcome {
   killedAt: Array<number | undefined>;
   participants: FoldReport;
   calls: FoldReport;
+  meetings: FoldReport;
   durationMs: number;
   modelsLeft: string[];
   violations: unknown[];
@@ -112,7 +113,8 @@ async function killRepeatedly(): Promise<Outcome> {
 
   const participants = foldPresence(records, { kind: 'participant', killedAt, windowMs: REPEAT_WINDOW_MS });
   const calls = foldPresence(records, { kind: 'call', killedAt, windowMs: REPEAT_WINDOW_MS });
-  return { seed, runs, records, killedAt, participants, calls, durationMs: Date.now() - began, modelsLeft: await listServerFiles(stateDir), violations: sim.violations() };
+  const meetings = foldPresence(records, { kind: 'meeting', killedAt, windowMs: REPEAT_WINDOW_MS });
+  return { seed, runs, records, killedAt, participants, calls, meetings, durationMs: Date.now() - began, modelsLeft: await listServerFiles(stateDir), violations: sim.violations() };
 }
 
 describe('kill -9 at random points of a busy meeting, many times', { timeout: 120_000 }, () => {
@@ -122,13 +124,14 @@ describe('kill -9 at random points of a busy meeting, many times', { timeout: 12
   });
 
   it('every join gets exactly one leave (every start one end); a join or leave repeats only from the last write interval before a kill', (t) => {
-    const { seed, runs, records, killedAt, participants, calls } = outcome;
+    const { seed, runs, records, killedAt, participants, calls, meetings } = outcome;
     const perRun = runs.map((_, i) => `${i}:${records.filter((r) => r.run === i).length}`).join(' ');
     t.diagnostic(`seed ${seed}; ${KILLS} kills, ${runs.length} runs in ${outcome.durationMs} ms; ${records.length} events (per run ${perRun})`);
     t.diagnostic(`participants: ${participants.keys} seen, ${participants.opens} joins, ${participants.closes} leaves, repeated joins ${participants.repeatedOpens}, repeated leaves ${participants.repeatedCloses} (at most ${participants.longestRepeatBeforeKillMs} ms before the kill), joins never left after a kill ${participants.lostCloses.length}`);
     t.diagnostic(`calls: ${calls.keys} seen, ${calls.opens} starts, ${calls.closes} ends, repeated starts ${calls.repeatedOpens}, repeated ends ${calls.repeatedCloses} (at most ${calls.longestRepeatBeforeKillMs} ms before the kill), starts never ended after a kill ${calls.lostCloses.length}`);
+    t.diagnostic(`meetings: ${meetings.keys} seen, ${meetings.opens} starts, ${meetings.closes} ends, repeated starts ${meetings.repeatedOpens}, repeated ends ${meetings.repeatedCloses}, starts never ended after a kill ${meetings.lostCloses.length}`);
     t.diagnostic(`synthetic events: ${records.filter((r) => r.event.synthetic).length}; models left: ${outcome.modelsLeft.join(', ')}`);
-    for (const failure of [...participants.failures, ...calls.failures].slice(0, 20)) t.diagnostic(`FAIL ${failure}`);
+    for (const failure of [...participants.failures, ...calls.failures, ...meetings.failures].slice(0, 20)) t.diagnostic(`FAIL ${failure}`);
     // The story of each call a failure is about: every event of it, by run, with the time it was
     // read relative to that run's kill.
     for (const key of new Set([...participants.failedCalls, ...calls.failedCalls])) {
@@ -142,6 +145,8 @@ describe('kill -9 at random points of a busy meeting, many times', { timeout: 12
     assert.ok(participants.opens > KILLS && calls.opens > 1, 'the meeting was busy enough to mean something');
     assert.deepEqual(participants.failures, [], 'participants: every join gets exactly one leave, repeats only within the write interval');
     assert.deepEqual(calls.failures, [], 'calls: every start gets exactly one end, repeats only within the write interval');
+    assert.equal(meetings.opens, calls.opens, 'one server: a meeting per call');
+    assert.deepEqual(meetings.failures, [], 'meetings: every start gets exactly one end, repeats only within the write interval');
     // An id printed again is the journal of a killed run handed to the sinks again: only events
     // printed in that run's last write interval (or never printed before its kill) may be.
     const firstOf = new Map<string, Stamped>();
@@ -163,10 +168,11 @@ describe('kill -9 at random points of a busy meeting, many times', { timeout: 12
   it(
     'none is lost: a join (start) printed in the last write interval before a kill still gets its leave (end) when it is gone by the restart',
     (t) => {
-      const { participants, calls } = outcome;
-      for (const lost of [...participants.lostCloses, ...calls.lostCloses]) t.diagnostic(lost);
+      const { participants, calls, meetings } = outcome;
+      for (const lost of [...participants.lostCloses, ...calls.lostCloses, ...meetings.lostCloses]) t.diagnostic(lost);
       assert.deepEqual(participants.lostCloses, [], 'every join gets its leave');
       assert.deepEqual(calls.lostCloses, [], 'every start gets its end');
+      assert.deepEqual(meetings.lostCloses, [], 'every meeting.started gets its meeting.ended');
     },
   );
 });

@@ -316,14 +316,20 @@ describe('stored models follow the configuration', () => {
     for (const name of ['cms-a', 'cms-b', 'cms-c']) await storedAsShown(api, stateDir, name);
     assert.deepEqual(await listServerFiles(stateDir), ['cms-a.json', 'cms-b.json', 'cms-c.json']);
 
-    // cms-b leaves the configuration: its file goes.
+    // cms-b leaves the configuration: its calls end (every join gets its leave), its file goes.
+    let mark = daemon.events.length;
     write([serverEntry('cms-a', sims.a), serverEntry('cms-c', sims.c)]);
     await waitFor(async () => !(await listServerFiles(stateDir)).includes('cms-b.json'), 'cms-b.json to be deleted');
+    assert.deepEqual(
+      callEvents(daemon.events.slice(mark)).filter((e) => e.server === 'cms-b').map(line),
+      [`participant.left ${meeting.b!.call} ${meeting.b!.participant} synthetic reason=callEnded`, `call.ended ${meeting.b!.call} synthetic reason=serverRemoved`],
+      'a removed server ends its calls',
+    );
     await waitFor(async () => (await serverView(api, 'cms-b')) === undefined || undefined, 'cms-b to leave the API');
 
     // cms-a's host changes (same server, another name for it): the model is kept, nothing is
     // announced again, and what happens next is followed.
-    let mark = daemon.events.length;
+    mark = daemon.events.length;
     write([serverEntry('cms-a', sims.a, { host: 'localhost' }), serverEntry('cms-c', sims.c)]);
     await has(daemon, (e) => daemon.events.indexOf(e) >= mark && e.server === 'cms-a' && e.type === 'server.connected', 'cms-a reconnected to localhost');
     await waitLive(api, 'cms-a');
@@ -351,7 +357,8 @@ describe('stored models follow the configuration', () => {
     assert.equal((await daemon.stop()).code, 0);
     assert.deepEqual(await listServerFiles(stateDir), ['cms-a.json', 'cms-renamed.json']);
 
-    // cms-a is removed while the daemon is down: pruned once the first server list is applied.
+    // cms-a is removed while the daemon is down: its calls end and its model is pruned once the
+    // first server list is applied.
     write([serverEntry('cms-renamed', sims.c)]);
     const again = run(config);
     await waitLive(api, 'cms-renamed');
@@ -359,9 +366,18 @@ describe('stored models follow the configuration', () => {
     const call = sims.c.world.createCall({ name: 'Later' });
     await has(again, started(call), 'the restarted daemon follows');
     assert.deepEqual(
-      callEvents(again.events).map(line),
+      callEvents(again.events).filter((e) => e.server === 'cms-renamed').map(line),
       [`call.started ${call}`, ...callEvents(again.events).filter((e) => e.type === 'call.updated' && e.callId === call).map(line)],
       'the restart after removing cms-a announces only the new call',
+    );
+    assert.deepEqual(
+      callEvents(again.events).filter((e) => e.server === 'cms-a').map(line),
+      [
+        `participant.left ${meeting.a!.call} ${meeting.a!.participant} synthetic reason=callEnded`,
+        `participant.left ${meeting.a!.call} ${ivy} synthetic reason=callEnded`,
+        `call.ended ${meeting.a!.call} synthetic reason=serverRemoved`,
+      ],
+      'the server removed while the daemon was down ends its calls on the restart',
     );
     assert.equal((await again.stop()).code, 0);
     assert.deepEqual(await listServerFiles(stateDir), ['cms-renamed.json'], 'no temporary files left behind');

@@ -354,11 +354,18 @@ test('events already returned are snapshots: later changes do not alter them', (
   ]);
 });
 
-test('clear() drops everything without events', () => {
+test('endAll() ends every call, its roster leaving first, all synthetic', () => {
   const state = makeState();
   state.applyCallList([{ call: 'c1', updateType: 'add', name: 'Room' }]);
   state.applyRoster('c1', [{ participant: 'p1', updateType: 'add', name: 'A' }]);
-  state.clear();
+  const events = state.endAll('serverRemoved');
+  assert.deepEqual(
+    events.map((e) => [e.type, 'reason' in e ? e.reason : undefined, e.synthetic]),
+    [
+      ['participant.left', 'callEnded', true],
+      ['call.ended', 'serverRemoved', true],
+    ],
+  );
   assert.deepEqual(state.calls(), []);
   assert.equal(state.callIds().includes('c1'), false);
   assert.deepEqual(state.completeCallsSnapshot(), []);

@@ -12,7 +12,7 @@ import { Secrets } from '../secrets.js';
 import type { ServerTarget } from '../session/types.js';
 import { connectionFactory, createTlsConfig } from '../transport/index.js';
 import { CmsApiError, describeRefusal } from './errors.js';
-import { readFailure, readIds } from './xml.js';
+import { readChildText, readFailure, readIds } from './xml.js';
 
 export type Params = Record<string, string | number | boolean | null>;
 
@@ -58,6 +58,15 @@ export class CmsClient {
   }
 
   // ---- participants (their legs) ----------------------------------------------------------
+
+  /**
+   * Whether this bridge hosts the participant. In a cluster every bridge knows participants by
+   * the same id, and answers with a `<callBridge>` (the host's id) only for those hosted elsewhere.
+   */
+  async hosts(participantId: string): Promise<boolean> {
+    const answer = await this.request('GET', `/participants/${encodeURIComponent(participantId)}`, undefined, 'look up the participant');
+    return readChildText(answer.body, 'participant', 'callBridge') === undefined;
+  }
 
   /** The ids of a participant's call legs (one or more; usually not the participant's id). */
   async legsOf(participantId: string): Promise<string[]> {

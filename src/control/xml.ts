@@ -41,3 +41,11 @@ export function readIds(text: string, collection: string, item: string): { ids: 
   const total = Number(node.total);
   return { ids, total: Number.isFinite(total) ? total : ids.length };
 }
+
+/** The text of `<root><child>` (e.g. a participant's callBridge); undefined when absent or empty. */
+export function readChildText(text: string, root: string, child: string): string | undefined {
+  const node = parse(text)?.[root];
+  if (!isNode(node)) return undefined;
+  const value = node[child];
+  return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
+}

@@ -71,6 +71,13 @@ export function createRequestHandler(hub: Hub, controlToken?: string) {
     // Whether the control routes are on (the dashboard shows its buttons then); never the token.
     if (path === '/api/control') return sendJson(res, 200, { enabled: controlToken !== undefined });
     if (path === '/api/events') return serveEvents(hub, req, res, url.searchParams.get('server'));
+    if (path === '/api/meetings') return sendJson(res, 200, hub.meetings());
+    const meetingMatch = /^\/api\/meetings\/([^/]+)$/.exec(path);
+    if (meetingMatch) {
+      const id = decodeURIComponent(meetingMatch[1]!);
+      const meeting = hub.meeting(id);
+      return meeting ? sendJson(res, 200, meeting) : sendJson(res, 404, { error: `no meeting "${id}"` });
+    }
     const callsMatch = /^\/api\/servers\/([^/]+)\/calls$/.exec(path);
     if (callsMatch) {
       const name = decodeURIComponent(callsMatch[1]!);

@@ -6,7 +6,9 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createSession } from '../session/index.js';
 import type { ServerTarget, Session, SessionStatus, SessionTimings } from '../session/types.js';
-import type { CallView, CmsEventType, EventOfType } from '../state/events.js';
+import type { CallView, CmsEvent, CmsEventType, EventOfType } from '../state/events.js';
+import { Meetings, type MeetingView } from '../state/meetings.js';
+import { SERVER_REMOVED_REASON } from '../state/server-state.js';
 import type { Sink, SinkStatus } from '../sinks/types.js';
 import { createSinks } from '../sinks/index.js';
 import { HUB } from '../defaults.js';
@@ -19,6 +21,7 @@ import { ServerDispatcher } from './dispatcher.js';
 import { HandlerRegistry, type Handler } from './handlers.js';
 import { createLogger, registerSecret } from './logger.js';
 import { createHubMetrics, type HubMetrics } from './metrics.js';
+import { MeetingHosts } from './meeting-hosts.js';
 import { diffServers } from './server-diff.js';
 import { ServerPipeline } from './server-pipeline.js';
 import { SinkFanout, type EventTap } from './sink-fanout.js';
@@ -60,6 +63,9 @@ export class Hub {
   private readonly contexts = new Map<string, HandlerContext>();
   private readonly clients = new Map<string, CmsClient>();
   private readonly fanout: SinkFanout;
+  /** The servers' models joined into meetings (by callCorrelator), fed by every pipeline. */
+  private readonly meetingModel: Meetings;
+  private readonly meetingHosts: MeetingHosts;
   private source: ServerSource | undefined;
   /** Models kept across restarts (`stateDir`); undefined: in memory only. */
   private models: StoredModels | undefined;
@@ -74,12 +80,23 @@ export class Hub {
     this.config = config;
     this.logger = options.logger ?? createLogger({ level: config.log?.level });
     this.fanout = new SinkFanout(this.logger);
+    this.meetingHosts = new MeetingHosts(
+      (server, participantId) => {
+        const client = this.cms(server);
+        if (client === undefined) return Promise.reject(new Error(`${server} is not configured`));
+        return client.hosts(participantId);
+      },
+      (participantId, server) => this.meetingModel.setHost(participantId, server),
+      this.logger,
+    );
+    this.meetingModel = new Meetings({ onSharedParticipant: (id, servers) => this.meetingHosts.lookup(id, servers) });
     this.metrics = createHubMetrics(
       {
         statuses: () => [...this.runtimes.values()].map((rt) => rt.session.status()),
         queueDepths: () => new Map([...this.runtimes].map(([name, rt]) => [name, rt.dispatcher.depth])),
         eventCounts: () => new Map([...this.runtimes].map(([name, rt]) => [name, rt.eventCounts])),
         stateWrites: () => this.models?.writes ?? 0,
+        meetings: () => this.meetingModel.counts(),
       },
       options.registry,
     );
@@ -147,7 +164,7 @@ export class Hub {
       );
       await Promise.all([
         ...diff.removed.map(async (name) => {
-          await this.stopServer(name, 'removed from configuration');
+          await this.stopServer(name, 'removed from configuration', { endCalls: true });
           await this.models?.forget(name);
         }),
         ...diff.changed.map(async (target) => {
@@ -161,7 +178,8 @@ export class Hub {
       await Promise.all(diff.added.map((target, i) => this.startServer(target, restored[i])));
       if (!this.pruned) {
         this.pruned = true;
-        await this.models?.keepOnly(new Set(targets.map((t) => t.name)));
+        // After every configured server's model joined the meetings: a retired one's end is not its meetings' end.
+        await this.models?.retire(new Set(targets.map((t) => t.name)), (name, events) => this.retired(name, events));
       }
     });
     return this.applying;
@@ -171,6 +189,7 @@ export class Hub {
     if (this.stopped) return;
     this.stopped = true;
     this.source?.stop();
+    this.meetingHosts.stop();
     clearInterval(this.sampler);
     await this.applying;
     await Promise.all([...this.runtimes.keys()].map((name) => this.stopServer(name, 'daemon stopping')));
@@ -199,6 +218,15 @@ export class Hub {
     return this.runtimes.get(server)?.session.calls();
   }
 
+  /** The meetings across bridges: each callCorrelator once, with its calls and deduplicated participants. */
+  meetings(): MeetingView[] {
+    return this.meetingModel.list();
+  }
+
+  meeting(id: string): MeetingView | undefined {
+    return this.meetingModel.get(id);
+  }
+
   sinkStatuses(): SinkStatus[] {
     return this.fanout.sinks.map((sink) => sink.status());
   }
@@ -207,6 +235,20 @@ export class Hub {
   ready(): boolean {
     for (const rt of this.runtimes.values()) if (rt.session.status().state !== 'live') return false;
     return true;
+  }
+
+  /**
+   * A stored model of a server removed from the configuration while the daemon was down: its
+   * journal's events go out again, then every call it had ends (synthetic), as for a server
+   * removed while running. To the sinks only: it has no handlers' context any more.
+   */
+  private async retired(name: string, restored: Restored): Promise<void> {
+    const events: CmsEvent[] = [...restored.replay];
+    if (restored.state !== undefined) {
+      this.meetingModel.restore(name, restored.state.stored());
+      events.push(...this.meetingModel.apply(name, restored.state.endAll(SERVER_REMOVED_REASON)));
+    }
+    if (events.length > 0) await this.fanout.write(events, undefined);
   }
 
   /**
@@ -256,7 +298,10 @@ export class Hub {
       openSession: (receiver) =>
         createSession({ target, logger, timings: this.options.sessionTimings, ...(state && { state }), receiver }),
       ...(from?.journal && { journal: from.journal }),
+      meetings: this.meetingModel,
     });
+    // Its calls known from before (a restart, a replaced session) are in the meetings without news.
+    if (state) this.meetingModel.restore(target.name, state.stored());
     session = pipeline.session;
     this.runtimes.set(target.name, pipeline);
     this.contexts.set(target.name, context);
@@ -266,14 +311,18 @@ export class Hub {
     session.start();
   }
 
-  /** Stops a server's session; exactly one server.disconnected says why. */
-  private async stopServer(name: string, reason: string): Promise<void> {
+  /**
+   * Stops a server's session; exactly one server.disconnected says why. `endCalls`: the server
+   * is gone for good, so every join gets its leave and every call its end now (synthetic).
+   */
+  private async stopServer(name: string, reason: string, options: { endCalls?: boolean } = {}): Promise<void> {
     const pipeline = this.runtimes.get(name);
     if (!pipeline) return;
     // A live session announces its own end; otherwise the hub says it.
     const wasLive = pipeline.session.status().state === 'live';
     await pipeline.session.stop(reason);
-    if (!wasLive) await pipeline.announce(serverDisconnected(name, newEventId(), new Date().toISOString(), reason));
+    if (!wasLive) await pipeline.announce([serverDisconnected(name, newEventId(), new Date().toISOString(), reason)]);
+    if (options.endCalls) await pipeline.announce(pipeline.state.endAll(SERVER_REMOVED_REASON));
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       pipeline.dispatcher.waitForIdle(),

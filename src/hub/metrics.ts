@@ -2,6 +2,7 @@
 // anyway, at scrape time (collect), so the message path pays nothing for them.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { SessionCounters, SessionState, SessionStatus } from '../session/types.js';
+import type { MeetingCounts } from '../state/meetings.js';
 
 const STATES: SessionState[] = ['connecting', 'subscribing', 'live', 'backoff', 'stopped'];
 
@@ -11,6 +12,7 @@ export interface MetricsSource {
   eventCounts(): Map<string, Map<string, number>>;
   /** Stored models written since start (0 without a state folder). */
   stateWrites(): number;
+  meetings(): MeetingCounts;
 }
 
 export interface HubMetrics {
@@ -98,6 +100,25 @@ export function createHubMetrics(source: MetricsSource, registry = new Registry(
     collect() {
       this.reset();
       this.inc(source.stateWrites());
+    },
+  });
+  new Gauge({
+    name: 'cms_events_meetings',
+    help: 'Live meetings (one per callCorrelator, however many bridges host it), by how many bridges they span',
+    labelNames: ['span'],
+    registers: [registry],
+    collect() {
+      const { meetings, spread } = source.meetings();
+      this.set({ span: 'one' }, meetings - spread);
+      this.set({ span: 'several' }, spread);
+    },
+  });
+  new Gauge({
+    name: 'cms_events_meeting_participants',
+    help: 'Participants of the live meetings, each counted once however many bridges list them',
+    registers: [registry],
+    collect() {
+      this.set(source.meetings().participants);
     },
   });
   const handlerErrors = new Counter({

@@ -6,10 +6,13 @@
 // Nothing is given up by it: sinks keep their lines in memory until the end of the turn either
 // way, and a sink that becomes full during that write holds the next ack back.
 // With a state folder, each message's lines go to the server's journal first (model-journal.ts).
+// Every message's events pass the meetings model first (state/meetings.ts), which puts the
+// meeting events in their places among them.
 import { HUB } from '../defaults.js';
 import type { Delivery, ServerTarget, Session } from '../session/types.js';
 import type { CmsEvent } from '../state/events.js';
 import { eventLine } from '../state/event-line.js';
+import type { Meetings } from '../state/meetings.js';
 import type { ServerState } from '../state/server-state.js';
 import { AckGate, type ServerDispatcher } from './dispatcher.js';
 import type { ModelJournal } from './model-journal.js';
@@ -27,6 +30,8 @@ export interface ServerPipelineParts {
   openSession: (receive: ServerPipeline['receive']) => Session;
   /** With a state folder: every event is journaled before the sinks get it (hub/model-journal.ts). */
   journal?: ModelJournal;
+  /** The meetings across all servers, which this server's events feed. */
+  meetings?: Meetings;
 }
 
 export class ServerPipeline {
@@ -38,6 +43,7 @@ export class ServerPipeline {
   #samples: { at: number; total: number }[] = [];
   readonly #fanout: SinkFanout;
   readonly journal: ModelJournal | undefined;
+  readonly #meetings: Meetings | undefined;
   #replaying = false;
   readonly #dispatching: () => boolean;
   readonly #ackAfterHandlers: boolean;
@@ -57,11 +63,14 @@ export class ServerPipeline {
     this.#dispatching = parts.dispatching;
     this.#ackAfterHandlers = parts.ackAfterHandlers;
     this.journal = parts.journal;
+    this.#meetings = parts.meetings;
     this.session = parts.openSession(this.receive);
   }
 
   /** One message's events (the per-message path). */
-  readonly receive = (events: CmsEvent[], messageId: number | undefined): Delivery | undefined => {
+  readonly receive = (produced: CmsEvent[], messageId: number | undefined): Delivery | undefined => {
+    // A replayed journal already holds its meeting events, and the model it restored already counts in the meetings.
+    const events = this.#meetings === undefined || this.#replaying ? produced : this.#meetings.apply(this.target.name, produced);
     for (const event of events) this.#count(event.type);
     let gate: AckGate | undefined;
     let handlerWait: Promise<void> | undefined;
@@ -98,9 +107,10 @@ export class ServerPipeline {
     return this.session.state;
   }
 
-  /** Events no session message carries (the hub's own server.disconnected): through the same path. */
-  async announce(event: CmsEvent): Promise<void> {
-    const delivery = this.receive([event], undefined);
+  /** Events no session message carries (the hub's server.disconnected, a removed server's ends): through the same path. */
+  async announce(events: CmsEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const delivery = this.receive(events, undefined);
     await delivery?.wait;
     delivery?.afterAck?.(false);
   }
@@ -112,7 +122,7 @@ export class ServerPipeline {
   async replay(events: readonly CmsEvent[]): Promise<void> {
     this.#replaying = true;
     try {
-      for (const event of events) await this.announce(event);
+      for (const event of events) await this.announce([event]);
     } finally {
       this.#replaying = false;
     }
@@ -145,7 +155,8 @@ export class ServerPipeline {
   #handOut(events: readonly CmsEvent[], messageId: number | undefined): Promise<void> | undefined {
     if (this.journal === undefined || this.#replaying) return this.#fanout.write(events, messageId);
     const lines = events.map(eventLine);
-    const journaled = lines.filter((_, k) => 'callId' in events[k]!);
+    // server.* events say what this run saw of the connection: after a restart they are not news.
+    const journaled = lines.filter((_, k) => !events[k]!.type.startsWith('server.'));
     if (journaled.length > 0) this.journal.append(journaled);
     return this.#fanout.write(events, messageId, lines);
   }

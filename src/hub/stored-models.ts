@@ -88,12 +88,17 @@ export class StoredModels {
     await this.#store.remove(server);
   }
 
-  /** Deletes the models of servers no longer configured (removed while the daemon was down). */
-  async keepOnly(servers: ReadonlySet<string>): Promise<void> {
+  /**
+   * The models of servers no longer configured (removed while the daemon was down): each is
+   * loaded and handed to `end` (which announces its calls' ends), then deleted.
+   */
+  async retire(servers: ReadonlySet<string>, end: (server: string, restored: Restored) => Promise<void>): Promise<void> {
     for (const server of await this.#store.servers()) {
       if (servers.has(server)) continue;
+      const restored = await this.restore(server);
+      await end(server, restored);
       await this.#store.remove(server);
-      this.#log.info({ server }, 'stored model of a server no longer configured deleted');
+      this.#log.info({ server, calls: restored.state?.callIds().length ?? 0 }, 'a server no longer configured: its calls ended and its stored model deleted');
     }
   }
 

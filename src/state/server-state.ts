@@ -34,6 +34,9 @@ export interface StateCounters {
 /** Reason of the participant.left events a call's end implies for its remaining roster. */
 export const CALL_ENDED_REASON = 'callEnded';
 
+/** Reason of the call.ended events of a server removed from the configuration (endAll). */
+export const SERVER_REMOVED_REASON = 'serverRemoved';
+
 const reasonOf = (entry: { reason?: unknown }): string | undefined =>
   typeof entry.reason === 'string' ? entry.reason : undefined;
 
@@ -242,10 +245,15 @@ export class ServerState {
     return this.#changed(events);
   }
 
-  /** Drops everything without events (the server was removed from the configuration). */
-  clear(): void {
-    this.#calls.clear();
-    this.#revision++;
+  /**
+   * The server is gone for good (removed from the configuration): every call it had ends now,
+   * its roster leaving first as always; all of it synthetic, since no server said so.
+   */
+  endAll(reason: string): CmsEvent[] {
+    this.#events.batch();
+    const events: CmsEvent[] = [];
+    for (const call of this.#calls.values()) this.#endCall(call, reason, true, events);
+    return this.#changed(events);
   }
 
   /** Copies of the current model, for GET /api/servers/{name}/calls. */

@@ -82,7 +82,13 @@ export function replayEvents(calls: readonly StoredCall[], lines: readonly strin
     } catch {
       continue;
     }
-    if (!isObject(event) || !('callId' in event) || typeof event.callId !== 'string') continue;
+    if (!isObject(event)) continue;
+    if (isMeetingEvent(event)) {
+      // Handed out again like the rest; the meetings are rebuilt from the calls, not from them.
+      events.push(event);
+      continue;
+    }
+    if (!('callId' in event) || typeof event.callId !== 'string') continue;
     const call = readEntity<CallState>(event.call, CALL_FIELD_NAMES);
     if (call === undefined) continue;
     events.push(event);
@@ -114,4 +120,8 @@ function readEntity<T extends { id: string }>(value: unknown, names: ReadonlySet
     entity[key] = value[key];
   }
   return entity as T;
+}
+
+function isMeetingEvent(event: Json): boolean {
+  return (event.type === 'meeting.started' || event.type === 'meeting.ended') && typeof event.meetingId === 'string' && isObject(event.meeting);
 }

@@ -9,6 +9,7 @@ import type { Daemon } from './daemon.js';
 /** One event as a comparable line: type, ids, synthetic flag and, where there is one, reason or changes. */
 export function line(event: CmsEvent): string {
   const parts: string[] = [event.type];
+  if ('meetingId' in event) parts.push(event.meetingId);
   if ('callId' in event) parts.push(event.callId);
   if ('participantId' in event) parts.push(event.participantId);
   if (event.synthetic === true) parts.push('synthetic');
@@ -19,8 +20,8 @@ export function line(event: CmsEvent): string {
   return parts.join(' ');
 }
 
-/** The events about calls and participants (server.* left out). */
-export const callEvents = (events: readonly CmsEvent[]) => events.filter((e) => !e.type.startsWith('server.'));
+/** The events about calls and participants (server.* and meeting.* left out: meetings have tests of their own). */
+export const callEvents = (events: readonly CmsEvent[]) => events.filter((e) => 'callId' in e);
 
 /** `<stateDir>/servers/<encodeURIComponent(name)>.json` */
 export const modelFile = (stateDir: string, server: string) => path.join(stateDir, 'servers', `${encodeURIComponent(server)}.json`);
@@ -99,8 +100,8 @@ export interface FoldReport {
 }
 
 export interface FoldOptions {
-  /** participant.joined/left per (server, call, participant), or call.started/ended per (server, call). */
-  kind: 'participant' | 'call';
+  /** participant.joined/left per (server, call, participant), call.started/ended per (server, call), or meeting.started/ended per meeting id. */
+  kind: 'participant' | 'call' | 'meeting';
   /** When each run was killed -9 (undefined: it was not). */
   killedAt: ReadonlyArray<number | undefined>;
   /** How long before its kill a run's events may be repeated by the next run. */
@@ -115,8 +116,9 @@ export interface FoldOptions {
  * later run: the stored model lags the events by at most one write interval.
  */
 export function foldPresence(records: readonly Stamped[], options: FoldOptions): FoldReport {
-  const [openType, closeType] = options.kind === 'participant' ? ['participant.joined', 'participant.left'] : ['call.started', 'call.ended'];
-  const keyOf = (e: CmsEvent) => `${e.server} ${'callId' in e ? e.callId : ''}${options.kind === 'participant' && 'participantId' in e ? ` ${e.participantId}` : ''}`;
+  const [openType, closeType] = ({ participant: ['participant.joined', 'participant.left'], call: ['call.started', 'call.ended'], meeting: ['meeting.started', 'meeting.ended'] } as const)[options.kind];
+  const keyOf = (e: CmsEvent) =>
+    'meetingId' in e ? `meeting ${e.meetingId}` : `${e.server} ${'callId' in e ? e.callId : ''}${options.kind === 'participant' && 'participantId' in e ? ` ${e.participantId}` : ''}`;
   const last = new Map<string, Stamped>();
   const report: FoldReport = { keys: 0, opens: 0, closes: 0, replayed: 0, repeatedOpens: 0, repeatedCloses: 0, longestRepeatBeforeKillMs: 0, failures: [], failedCalls: new Set(), lostCloses: [] };
   const repeatAllowed = (first: Stamped, second: Stamped): string | undefined => {

@@ -1,0 +1,77 @@
+// Which bridge hosts a participant that several bridges list (the contract: the one the REST
+// API's callBridge points to when known, otherwise the first bridge that listed it). The events
+// feed does not say; each listing bridge's REST API does: it names a host (`<callBridge>`) only
+// for participants hosted elsewhere, so the bridge that names none is the host.
+//
+// Lookups are few (only participants listed twice) and bounded (a handful at once over the
+// fleet); while one is pending, or when the REST API cannot answer (no permission, unreachable),
+// the first bridge that listed the participant stands, which is never worse than not asking.
+import type { Logger } from 'pino';
+import { CONTROL } from '../defaults.js';
+
+/** Asks `server` whether it hosts the participant; throws when its REST API cannot answer. */
+export type AskHost = (server: string, participantId: string) => Promise<boolean>;
+
+export class MeetingHosts {
+  readonly #ask: AskHost;
+  readonly #found: (participantId: string, server: string) => void;
+  readonly #log: Logger;
+  /** Participants to look up, with the bridges listing them (the latest wins). */
+  readonly #wanted = new Map<string, readonly string[]>();
+  readonly #running = new Set<string>();
+  /** Servers whose REST API failed a lookup already: said once, not per participant. */
+  readonly #failing = new Set<string>();
+  #stopped = false;
+
+  constructor(ask: AskHost, found: (participantId: string, server: string) => void, log: Logger) {
+    this.#ask = ask;
+    this.#found = found;
+    this.#log = log;
+  }
+
+  /** The participant is listed by these servers: find which of them hosts it. */
+  lookup(participantId: string, servers: readonly string[]): void {
+    if (this.#stopped) return;
+    this.#wanted.set(participantId, servers);
+    this.#next();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#wanted.clear();
+  }
+
+  #next(): void {
+    for (const [participantId, servers] of this.#wanted) {
+      if (this.#running.size >= CONTROL.hostLookups) return;
+      if (this.#running.has(participantId)) continue;
+      this.#wanted.delete(participantId);
+      this.#running.add(participantId);
+      void this.#find(participantId, servers).finally(() => {
+        this.#running.delete(participantId);
+        if (!this.#stopped) this.#next();
+      });
+    }
+  }
+
+  async #find(participantId: string, servers: readonly string[]): Promise<void> {
+    for (const server of servers) {
+      if (this.#stopped || this.#wanted.has(participantId)) return; // stopped, or newer listings to ask about
+      try {
+        if (await this.#ask(server, participantId)) {
+          if (!this.#stopped && !this.#wanted.has(participantId)) this.#found(participantId, server);
+          if (this.#failing.delete(server)) this.#log.info({ server }, 'host lookups on this server\'s REST API work again');
+          return;
+        }
+      } catch (error) {
+        if (!this.#failing.has(server)) {
+          this.#failing.add(server);
+          this.#log.warn(
+            { server, error: (error as Error).message },
+            'cannot ask this server\'s REST API which bridge hosts a participant listed by several bridges; the first bridge that listed it is shown as its host',
+          );
+        }
+      }
+    }
+  }
+}
