@@ -3,5 +3,6 @@ export { createHub, Hub, currentContext, loadConfigFile, createLogger, ConfigErr
 export type { HubOptions, ServerView, EventTap, HandlerContext, SessionHandle, Handler, FollowUp, Config, ConfigInput } from './hub/index.js';
 export { startHttpServer } from './http/server.js';
 export type * from './state/events.js';
+export type { MeetingView, MeetingParticipant } from './state/meetings.js';
 export type { SessionStatus, SessionState, ServerTarget } from './session/types.js';
 export type { Sink, SinkStatus } from './sinks/types.js';

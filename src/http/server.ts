@@ -94,6 +94,8 @@ export async function startHttpServer(hub: Hub, options: HttpServerOptions = {})
   const handle = createRequestHandler(hub, options.controlToken);
   const server = createServer((req, res) => {
     handle(req, res).catch((error) => {
+      // A path segment that is not valid percent-encoding (decodeURIComponent): the request's fault.
+      if (error instanceof URIError && !res.headersSent) return sendJson(res, 400, { error: 'the path is not valid percent-encoding' });
       hub.logger.error({ err: error, path: req.url }, 'HTTP request failed');
       if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
       else res.destroy();
