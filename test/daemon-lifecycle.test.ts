@@ -151,6 +151,9 @@ describe('daemon with three servers', () => {
     const streamed = frames.map((f) => JSON.parse(f.split('\n').find((l) => l.startsWith('data: '))!.slice(6)));
     assert.ok(streamed.every((e) => e.server === 'cms-good'), 'the server filter applies');
     assert.ok(streamed.some((e) => e.type === 'call.started' && e.callId === callId));
+    const meeting = streamed.find((e) => e.type === 'meeting.started');
+    assert.ok(meeting, 'meeting events are on the stream too');
+    assert.equal(streamed.indexOf(meeting) + 1, streamed.findIndex((e) => e.type === 'call.started' && e.callId === callId), 'just before its call');
     assert.ok(frames.every((f) => /^id: \S+/m.test(f)), 'each SSE message carries the event id');
     controller.abort();
     await reading;
