@@ -16,13 +16,14 @@ import { distProblem, ROOT } from './lib/dist.js';
 import { formatMarkdown, formatTable, RESULTS_DIR, type Benchmark, type BenchContext, type Row } from './lib/report.js';
 import { control } from './scenarios/control.js';
 import { latency } from './scenarios/latency.js';
+import { meetings } from './scenarios/meetings.js';
 import { recovery } from './scenarios/recovery.js';
 import { scale } from './scenarios/scale.js';
 import { soak } from './scenarios/soak.js';
 import { state } from './scenarios/state.js';
 import { lockstep, pipelined } from './scenarios/throughput.js';
 
-const BENCHMARKS: Benchmark[] = [lockstep, pipelined, scale, latency, recovery, soak, state, control];
+const BENCHMARKS: Benchmark[] = [lockstep, pipelined, scale, latency, recovery, soak, state, control, meetings];
 
 const { values } = parseArgs({
   options: {
