@@ -8,6 +8,7 @@ import { runUntilSignal } from './lifecycle.js';
 interface DemoOptions {
   servers: string;
   rate: string;
+  meetings: string;
   httpPort: string;
   logLevel: string;
 }
@@ -27,12 +28,13 @@ export function demoCommand(): Command {
     .description('the simulator plays several CMS servers with live traffic and the daemon follows them')
     .option('--servers <n>', 'simulated servers', '3')
     .option('--rate <r>', 'messages per second per server', '4')
+    .option('--meetings <n>', 'meetings spread over the first two servers, which form a CMS cluster (0: none)', '1')
     .option('--http-port <port>', 'HTTP API and dashboard port (a free one if taken)', '8080')
     .option('--log-level <level>', 'log level on stderr', 'info')
     .action(async (options: DemoOptions) => {
       const logger = createLogger({ level: options.logLevel as 'info' });
-      const cluster = await startCluster({ servers: Number(options.servers), basePort: 0, rate: Number(options.rate) });
-      const control = await startControlApi(cluster.servers, { port: 0 });
+      const cluster = await startCluster({ servers: Number(options.servers), basePort: 0, rate: Number(options.rate), meetings: Number(options.meetings) });
+      const control = await startControlApi(cluster.servers, { port: 0, ...(cluster.bridgeCluster ? { cluster: cluster.bridgeCluster } : {}) });
       const hub = createHub(
         {
           servers: cluster.servers.map((server, index) => ({

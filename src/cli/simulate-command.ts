@@ -11,6 +11,7 @@ interface SimulateOptions {
   user: string;
   password: string;
   rate: number;
+  meetings: number;
   tls: boolean;
   controlPort: number;
   host: string;
@@ -36,6 +37,7 @@ export function simulateCommand(): Command {
     .option('--user <u>', 'API user name', 'admin')
     .option('--password <w>', 'API password', 'admin')
     .option('--rate <r>', 'approximate messages per second per server (0: a quiet world)', rate, 5)
+    .option('--meetings <n>', 'meetings spread over the first two servers, which form a CMS cluster (0: none; needs --servers 2 or more)', integer(0, 100), 1)
     .option('--no-tls', 'plain HTTP and WebSocket instead of TLS with a self-signed certificate')
     .option('--control-port <c>', 'port of the JSON control API (0: any free port)', integer(0, 65_535), 0)
     .option('--host <h>', 'address to listen on', '127.0.0.1')
@@ -53,8 +55,10 @@ export function simulateCommand(): Command {
         password: options.password,
         tls: options.tls,
         rate: options.rate,
+        meetings: options.meetings,
       });
-      const control = await startControlApi(cluster.servers, { host: options.host, port: options.controlPort });
+      const bridgeCluster = cluster.bridgeCluster;
+      const control = await startControlApi(cluster.servers, { host: options.host, port: options.controlPort, ...(bridgeCluster ? { cluster: bridgeCluster } : {}) });
       runUntilSignal(logger, async () => {
         await control.close();
         await cluster.stop();
@@ -64,6 +68,9 @@ export function simulateCommand(): Command {
       );
       lines.push(`control ${control.url}`);
       process.stdout.write(`${lines.join('\n')}\n`);
-      logger.info({ servers: cluster.servers.length, rate: options.rate, control: control.url }, 'simulator running; SIGINT or SIGTERM to stop');
+      logger.info(
+        { servers: cluster.servers.length, rate: options.rate, control: control.url, ...(bridgeCluster ? { cluster: bridgeCluster.bridges.map((s) => s.name), meetings: options.meetings } : {}) },
+        'simulator running; SIGINT or SIGTERM to stop',
+      );
     });
 }

@@ -1,7 +1,8 @@
 // The call legs of a simulated bridge. Every participant owns one leg whose id differs from the
 // participant id, as on a real CMS (where a participant may own several). Kept in step with the
 // world through its changes: a leg appears with its participant and goes when they leave or the
-// call ends.
+// call ends. A participant a cluster lists here but hosts on another bridge has a leg here too,
+// so a client that changes a participant leg by leg meets this bridge's refusal, not a silent no-op.
 import { randomUUID } from 'node:crypto';
 import type { WorldChange } from './world.js';
 

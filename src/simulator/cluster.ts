@@ -1,4 +1,7 @@
-// Many simulated bridges in one process, one port each, each with its own world and traffic.
+// Many simulated bridges in one process, one port each, each with its own world and traffic;
+// with `meetings`, the first two also form a CMS cluster that keeps meetings spread over both.
+import { formBridgeCluster, type BridgeCluster } from './bridge-cluster.js';
+import { startMeetingTraffic } from './meeting-traffic.js';
 import { startSimulator } from './server.js';
 import { startTraffic } from './traffic.js';
 import type { SimulatedServer, SimulatorOptions } from './types.js';
@@ -9,16 +12,24 @@ export interface ClusterOptions extends SimulatorOptions {
   basePort?: number;
   /** Traffic per server, in approximate messages per second; default 0 (a quiet world). */
   rate?: number;
+  /**
+   * Meetings kept spread over the first two servers, which then form a BridgeCluster, played at
+   * `rate` besides each server's own traffic; default 0. Needs at least two servers.
+   */
+  meetings?: number;
 }
 
 export interface Cluster {
   servers: SimulatedServer[];
+  /** The first two servers as one CMS cluster, when `meetings` was asked for. */
+  bridgeCluster?: BridgeCluster;
   stop(): Promise<void>;
 }
 
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
-  const { servers: count, basePort, rate = 0, ...serverOptions } = options;
+  const { servers: count, basePort, rate = 0, meetings = 0, ...serverOptions } = options;
   if (!Number.isSafeInteger(count) || count < 1) throw new RangeError(`servers must be an integer >= 1, not ${count}`);
+  if (!Number.isSafeInteger(meetings) || meetings < 0) throw new RangeError(`meetings must be an integer >= 0, not ${meetings}`);
   const base = basePort ?? serverOptions.port ?? 0;
   const prefix = serverOptions.name ?? 'cms';
   const started = await Promise.allSettled(
@@ -32,11 +43,17 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     await Promise.all(servers.map((s) => s.close()));
     throw failure.reason;
   }
-  const traffic = servers.map((s) => startTraffic(s.world, { rate }));
+  const bridgeCluster = meetings > 0 && servers.length >= 2 ? formBridgeCluster(servers.slice(0, 2)) : undefined;
+  // Each server's own traffic leaves the cluster's meetings to the meeting traffic.
+  const leaveAlone = bridgeCluster ? (callId: string) => bridgeCluster.meetingOf(callId) !== undefined : undefined;
+  const traffic = servers.map((s) => startTraffic(s.world, { rate, ...(leaveAlone ? { leaveAlone } : {}) }));
+  if (bridgeCluster) traffic.push(startMeetingTraffic(bridgeCluster, { rate, meetings }));
   return {
     servers,
+    ...(bridgeCluster ? { bridgeCluster } : {}),
     stop: async () => {
       for (const t of traffic) t.stop();
+      bridgeCluster?.dissolve();
       await Promise.all(servers.map((s) => s.close()));
     },
   };

@@ -3,6 +3,7 @@
 // printed by `--help`); `{server}` is a server's name or port, or `*` for every server where noted.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { BridgeCluster } from './bridge-cluster.js';
 import { checkSwitches } from './switches.js';
 import type { SimulatedServer } from './types.js';
 import { WorldError } from './world.js';
@@ -25,6 +26,7 @@ export const CONTROL_API_ROUTES = [
   'PATCH  /servers/{server|*}/switches              {name: value, ...}',
   'GET    /servers/{server}/violations',
   'GET    /servers/{server}/restRequests?last=N     (the REST requests the bridge received)',
+  'GET    /meetings                                 (meetings spread over the cluster\'s bridges: instances, who is hosted where)',
 ] as const;
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -90,7 +92,7 @@ const WORLD_ERROR_STATUS = { unknownCall: 404, unknownParticipant: 404, duplicat
 
 export async function startControlApi(
   servers: SimulatedServer[],
-  options: { host?: string; port?: number } = {},
+  options: { host?: string; port?: number; cluster?: BridgeCluster } = {},
 ): Promise<{ url: string; port: number; close(): Promise<void> }> {
   const find = (key: string, allowAll: boolean): SimulatedServer[] => {
     if (key === '*' && allowAll) return servers;
@@ -106,6 +108,10 @@ export async function startControlApi(
     const method = req.method ?? 'GET';
     const reason = url.searchParams.get('reason') ?? undefined;
     const [root, key, section, id, sub, subId] = parts;
+    if (root === 'meetings' && key === undefined) {
+      if (method !== 'GET') throw new HttpError(405, 'method not allowed');
+      return send(res, 200, options.cluster?.meetings() ?? []);
+    }
     if (root !== 'servers') throw new HttpError(404, 'unknown route');
     if (key === undefined) {
       if (method !== 'GET') throw new HttpError(405, 'method not allowed');

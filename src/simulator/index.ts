@@ -3,6 +3,7 @@
 export type { SimulatorSwitches } from './switches.js';
 export { DEFAULT_SWITCHES, checkSwitches } from './switches.js';
 export type {
+  CallBridgeInfo,
   CallSnapshot,
   Faults,
   RestRequestRecord,
@@ -17,4 +18,6 @@ export { WorldError, type WorldErrorCode } from './world.js';
 export { startSimulator } from './server.js';
 export { startTraffic, type TrafficOptions } from './traffic.js';
 export { startCluster, type Cluster, type ClusterOptions } from './cluster.js';
+export { formBridgeCluster, type BridgeCluster, type MeetingInstance, type MeetingSnapshot, type MeetingStart } from './bridge-cluster.js';
+export { startMeetingTraffic, type MeetingTrafficOptions } from './meeting-traffic.js';
 export { startControlApi, CONTROL_API_ROUTES } from './control-api.js';

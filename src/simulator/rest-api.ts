@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CallLegs } from './call-legs.js';
 import { failureXml } from './rest-xml.js';
 import { RestFailure, routeRest, type RestContext } from './rest-routes.js';
-import type { RestRequestRecord } from './types.js';
+import type { CallBridgeInfo, RestRequestRecord } from './types.js';
 import type { SimulatorSwitches } from './switches.js';
 import type { Clock } from '../clock.js';
 import type { SimulatedWorld } from './world.js';
@@ -21,6 +21,8 @@ export interface RestHost {
   readonly legs: CallLegs;
   readonly switches: SimulatorSwitches;
   readonly clock: Clock;
+  /** The bridges of its cluster (none when it stands alone). */
+  callBridges(): readonly CallBridgeInfo[];
   /** Whether the Authorization header carries the bridge's credentials. */
   authenticate(header: string | undefined): boolean;
   /** The whole server is down (faults.goDown). */
@@ -110,7 +112,7 @@ export class RestApi {
     if (!formOk || ((method === 'POST' || method === 'PUT') && mediaType !== undefined && mediaType !== FORM_TYPE)) {
       return answer(400, failureXml('parameterError', { parameter: 'Content-Type', error: `bodies must be ${FORM_TYPE}` }));
     }
-    const context: RestContext = { world: this.host.world, legs: this.host.legs, switches: this.host.switches, clock: this.host.clock };
+    const context: RestContext = { world: this.host.world, legs: this.host.legs, switches: this.host.switches, clock: this.host.clock, callBridges: this.host.callBridges() };
     try {
       const result = routeRest(context, method, url, params);
       if (result.location !== undefined) answer(result.status ?? 200, undefined, { Location: result.location });

@@ -1,8 +1,11 @@
 // The resources of the simulated REST API (docs in the simulator's rest-api.ts): each route reads
-// or changes the world, which reports every change on the events feed.
+// or changes the world, which reports every change on the events feed. A participant hosted on
+// another bridge of the cluster is listed with its `<callBridge>` and only its host changes it:
+// here a change is refused with participantCannotBeModified, a drop with participantCannotBeDeleted.
 import type { Clock } from '../clock.js';
 import type { CallLegs, LegRecord } from './call-legs.js';
 import {
+  callBridgeSummary,
   callSummary,
   callXml,
   collectionXml,
@@ -13,6 +16,7 @@ import {
   type Attributes,
 } from './rest-xml.js';
 import type { SimulatorSwitches } from './switches.js';
+import type { CallBridgeInfo } from './types.js';
 import type { CallRecord, ParticipantRecord, SimulatedWorld } from './world.js';
 import { WorldError } from './world.js';
 
@@ -32,6 +36,8 @@ export interface RestContext {
   readonly legs: CallLegs;
   readonly switches: SimulatorSwitches;
   readonly clock: Clock;
+  /** The bridges of the cluster (none for a bridge on its own). */
+  readonly callBridges: readonly CallBridgeInfo[];
 }
 
 /** 200 by default; `location` makes a create answer (no body). */
@@ -57,6 +63,7 @@ const ROUTES: Record<string, readonly string[]> = {
   'participants/:/callLegs': ['GET'],
   callLegs: ['GET'],
   'callLegs/:': ['GET', 'PUT', 'DELETE'],
+  callBridges: ['GET'],
 };
 
 type Params = Record<string, string>;
@@ -99,6 +106,12 @@ function required(params: Params, name: string): string {
   return value;
 }
 
+/** Only the host bridge changes a participant; another bridge of the cluster only lists them. */
+function hosted(found: Found, change: 'modify' | 'delete'): Found {
+  if (found.participant.callBridge === undefined) return found;
+  throw new RestFailure(400, change === 'modify' ? 'participantCannotBeModified' : 'participantCannotBeDeleted');
+}
+
 const defined = <T extends object>(fields: T): Partial<T> =>
   Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as Partial<T>;
 
@@ -136,25 +149,25 @@ export function routeRest(ctx: RestContext, method: string, url: URL, params: Pa
   };
   switch (`${method} ${key}`) {
     case 'PUT callLegs/:': {
-      const { call, participant } = findLeg(id);
+      const { call, participant } = hosted(findLeg(id), 'modify');
       only(params, ['rxAudioMute', 'rxVideoMute', 'chosenLayout']);
       const fields = defined({ audioMuted: bool(params, 'rxAudioMute'), videoMuted: bool(params, 'rxVideoMute'), layout: layout(params, 'chosenLayout') });
       ctx.world.updateParticipant(call.id, participant.id, fields);
       return {};
     }
     case 'DELETE callLegs/:': {
-      const { call, participant } = findLeg(id);
+      const { call, participant } = hosted(findLeg(id), 'delete');
       ctx.world.removeParticipant(call.id, participant.id);
       return {};
     }
     case 'PUT participants/:': {
-      const { call, participant } = findParticipant(id);
+      const { call, participant } = hosted(findParticipant(id), 'modify');
       only(params, ['importance']);
       ctx.world.updateParticipant(call.id, participant.id, defined({ importance: integer(params, 'importance') }));
       return {};
     }
     case 'DELETE participants/:': {
-      const { call, participant } = findParticipant(id);
+      const { call, participant } = hosted(findParticipant(id), 'delete');
       ctx.world.removeParticipant(call.id, participant.id);
       return {};
     }
@@ -206,7 +219,8 @@ function updateAll(ctx: RestContext, call: CallRecord, params: Params): void {
   const mode = params.mode ?? (ids ? undefined : 'exclude');
   if (mode !== 'exclude' && mode !== 'selected') throw paramError('mode', ids && params.mode === undefined ? 'required' : 'invalidValue');
   ctx.world.batch(() => {
-    for (const participantId of [...call.roster.keys()]) {
+    for (const [participantId, participant] of [...call.roster]) {
+      if (participant.callBridge !== undefined) continue; // their host changes them, not this bridge
       const listed = ids?.has(participantId) ?? false;
       if (mode === 'selected' ? listed : !listed) ctx.world.updateParticipant(call.id, participantId, fields);
     }
@@ -253,6 +267,7 @@ function read(ctx: RestContext, collection: string, id: string, sub: string | un
     const participant = owner(leg);
     return participant ? [legSummary(leg, participant)] : [];
   });
+  if (collection === 'callBridges') return page(ctx, query, ctx.callBridges.map(callBridgeSummary), 'callBridges');
   if (collection === 'calls') {
     if (id === '') return page(ctx, query, [...ctx.world.calls()].filter((c) => matches(c.fields.name)).map(callSummary), 'calls');
     const call = ctx.world.call(id);

@@ -1,6 +1,7 @@
 // How the simulated bridge writes its REST answers: XML with `<?xml version="1.0"?>`, collections
 // with a `total` attribute and an `id` attribute on each child, every value escaped.
 import type { LegRecord } from './call-legs.js';
+import type { CallBridgeInfo } from './types.js';
 import type { CallRecord, ParticipantRecord } from './world.js';
 
 export const XML_DECLARATION = '<?xml version="1.0"?>';
@@ -50,7 +51,7 @@ export function callXml(call: CallRecord, legCount: number): string {
     leaf('name', f.name),
     leaf('callCorrelator', f.callCorrelator),
     leaf('numCallLegs', legCount),
-    leaf('numParticipantsLocal', call.roster.size),
+    leaf('numParticipantsLocal', [...call.roster.values()].filter((p) => p.callBridge === undefined).length),
     leaf('numDistributedInstances', f.distributedInstances),
     leaf('locked', f.lockState === 'locked'),
     leaf('recording', active(f.recording)),
@@ -59,8 +60,9 @@ export function callXml(call: CallRecord, legCount: number): string {
   ]);
 }
 
+/** A participant hosted on another bridge of the cluster names it in `<callBridge>`; local ones have none. */
 export function participantSummary(callId: string, participant: ParticipantRecord): string {
-  return element('participant', { id: participant.id }, [leaf('name', participant.fields.name), leaf('call', callId)]);
+  return element('participant', { id: participant.id }, [leaf('name', participant.fields.name), leaf('call', callId), leaf('callBridge', participant.callBridge)]);
 }
 
 export function participantXml(callId: string, participant: ParticipantRecord, legCount: number): string {
@@ -68,9 +70,14 @@ export function participantXml(callId: string, participant: ParticipantRecord, l
   return XML_DECLARATION + element('participant', { id: participant.id }, [
     leaf('name', f.name),
     leaf('call', callId),
+    leaf('callBridge', participant.callBridge),
     element('configuration', {}, [leaf('importance', f.importance)]),
     element('status', {}, [leaf('state', f.state), leaf('direction', f.direction), leaf('remoteParty', f.uri), leaf('numCallLegs', legCount)]),
   ]);
+}
+
+export function callBridgeSummary(bridge: CallBridgeInfo): string {
+  return element('callBridge', { id: bridge.id }, [leaf('name', bridge.name)]);
 }
 
 export function legSummary(leg: LegRecord, participant: ParticipantRecord): string {

@@ -13,7 +13,7 @@ import { REST_PREFIX, RestApi } from './rest-api.js';
 import { resolveSwitches, type SimulatorSwitches } from './switches.js';
 import { realClock, type Clock } from '../clock.js';
 import { TokenStore } from './tokens.js';
-import type { Faults, RestRequestRecord, SimulatedServer, SimulatorOptions, SimulatorStats, Violation } from './types.js';
+import type { CallBridgeInfo, Faults, RestRequestRecord, SimulatedServer, SimulatorOptions, SimulatorStats, Violation } from './types.js';
 import { ViolationLog } from './violations.js';
 import { SimulatedWorld, type WorldChange } from './world.js';
 
@@ -43,6 +43,7 @@ class SimulatorServer implements SimulatedServer, ConnectionHost {
   readonly clock: Clock;
   readonly world: SimulatedWorld;
   readonly faults: Faults;
+  callBridges: readonly CallBridgeInfo[] = [];
   onFrameSent?: (connectionId: number, messageId: number) => void;
 
   private readonly http: Server;
@@ -79,6 +80,7 @@ class SimulatorServer implements SimulatedServer, ConnectionHost {
       legs: this.legs,
       switches: this.switches,
       clock: this.clock,
+      callBridges: () => this.callBridges,
       authenticate: (header) => this.authentic(header),
       isDown: () => this.down,
     });

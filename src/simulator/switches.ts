@@ -37,6 +37,12 @@ export interface SimulatorSwitches {
   restPageLimit: number;
   /** REST: a dial-out rings, then connects this many ms after it is created; 0 leaves it in `initial`. */
   dialOutAnswerMs: number;
+  /**
+   * In a cluster (bridge-cluster.ts): this bridge's roster of a distributed call also lists the
+   * participants hosted on the meeting's other bridges, never counting them in `participants`.
+   * Read when a participant joins or moves, so flipping it leaves existing rosters as they are.
+   */
+  listRemoteParticipants: boolean;
 }
 
 export const DEFAULT_SWITCHES: Readonly<SimulatorSwitches> = Object.freeze({
@@ -57,6 +63,7 @@ export const DEFAULT_SWITCHES: Readonly<SimulatorSwitches> = Object.freeze({
   staleIdStatus: 400,
   restPageLimit: 10,
   dialOutAnswerMs: 0,
+  listRemoteParticipants: false,
 });
 
 type Check = (value: unknown) => boolean;
@@ -83,6 +90,7 @@ const CHECKS: Record<keyof SimulatorSwitches, [Check, string]> = {
   staleIdStatus: [(v) => v === 400 || v === 404, '400 or 404'],
   restPageLimit: [isCount(1), 'an integer >= 1'],
   dialOutAnswerMs: [isCount(0), 'an integer >= 0'],
+  listRemoteParticipants: [isBoolean, 'a boolean'],
 };
 
 /** Checks a partial set of switches; returns one message per bad field (empty when all are fine). */

@@ -1,11 +1,14 @@
 // Plays realistic meetings on a world: calls start and end, people dial in or are dialled out
 // (ringing, connect with their name and number filled in), mute, hold, speak over each other,
 // change layout, leave. The pace is a budget of server messages per second, as seen by a client
-// subscribed to everything; each action spends what it will roughly cost on the wire.
+// subscribed to everything; each action spends what it will roughly cost on the wire
+// (traffic-pace.ts). Who joins and how their call progresses is in traffic-choices.ts.
 import { CALL_TYPES, LAYOUTS } from '../protocol/index.js';
 import type { CallSnapshot, World } from './types.js';
 import { WorldError } from './world.js';
-import { realClock, type Clock, type TimerHandle } from '../clock.js';
+import type { Clock } from '../clock.js';
+import { checkRate, pace } from './traffic-pace.js';
+import { HANGUP_REASONS, MEETING_NAMES, newcomer, pick, pickWeighted, progression } from './traffic-choices.js';
 
 export interface TrafficOptions {
   /** Approximate server messages per second; default 5; 0 plays nothing. */
@@ -16,19 +19,12 @@ export interface TrafficOptions {
   maxCalls?: number;
   /** The pace's clock; default the real one (performance.now for sub-millisecond pauses). Tests pass a manual one. */
   clock?: Clock;
+  /** Calls another player drives (a BridgeCluster's meetings): never touched, not counted in maxCalls. */
+  leaveAlone?: (callId: string) => boolean;
 }
-
-const MEETING_NAMES = ['Weekly Sync', 'Design Review', 'Sales Standup', 'Board Meeting', 'Incident Bridge', 'All Hands', 'Customer Call', 'Sprint Planning', '1:1', 'Training'];
-const PEOPLE = ['Kim Lee', 'Ana Souza', 'Ravi Patel', 'Jonas Berg', 'Mei Chen', 'Omar Haddad', 'Lucia Rossi', 'Tom Walsh', 'Aiko Tanaka', 'Sam Okafor'];
-const ROOMS = ['Room 4.12', 'Boardroom', 'Huddle 2', 'Lab East', 'Studio B'];
-const HANGUP_REASONS = [undefined, 'participantInitiated'];
 
 /** Names of people still joining are pruned past this many (others may remove them behind our back). */
 const FORGET_NAMES_ABOVE = 256;
-/** Most actions played in one tick, and how far behind the schedule may fall before it is reset,
- * so that a stalled event loop does not unleash a flood. */
-const MAX_STEPS_PER_TICK = 200;
-const MAX_CATCH_UP_MS = 1000;
 
 interface Plan {
   /** Roster size the meeting grows to. */
@@ -41,44 +37,10 @@ type Call = CallSnapshot;
 type Person = Call['roster'][number];
 
 export function startTraffic(world: World, options: TrafficOptions = {}): { stop(): void } {
-  const rate = options.rate ?? 5;
-  if (!Number.isFinite(rate) || rate < 0) throw new RangeError(`traffic rate must be a number >= 0, not ${rate}`);
+  const rate = checkRate(options.rate ?? 5);
   if (rate === 0) return { stop: () => undefined };
-  const player = new MeetingPlayer(world, options.random ?? Math.random, options.maxCalls ?? 4);
-  // People act independently, so actions come as a Poisson process: each one after an
-  // exponentially distributed pause, as long on average as its messages are worth at this rate.
-  // (An interval timer per server gave every server a fixed rhythm, and intervals that fire in
-  // the same turn are re-armed from the same clock reading, so servers shared ticks: with 100
-  // servers at 5,000 messages/s the busiest millisecond held 20–32 sends, against 17–20 now.)
-  // The pauses draw on Math.random, not `random`, so a seeded run still plays the same actions.
-  const meanGapMs = 1000 / rate;
-  const clock = options.clock ?? realClock;
-  const now = options.clock ? () => clock.now() : () => performance.now();
-  let nextAt = now() + exponential() * meanGapMs;
-  let stopped = false;
-  let timer: TimerHandle | undefined;
-  const schedule = (delay: number): void => {
-    timer = clock.setTimeout(tick, Math.max(0, delay));
-    (timer as { unref?: () => void }).unref?.();
-  };
-  const tick = (): void => {
-    const at = now();
-    if (at - nextAt > MAX_CATCH_UP_MS) nextAt = at;
-    for (let steps = 0; nextAt <= at && steps < MAX_STEPS_PER_TICK; steps += 1) nextAt += exponential() * player.step() * meanGapMs;
-    if (!stopped) schedule(nextAt - at);
-  };
-  schedule(nextAt - now());
-  return {
-    stop: () => {
-      stopped = true;
-      clock.clearTimeout(timer);
-    },
-  };
-}
-
-/** A draw from the exponential distribution with mean 1. */
-function exponential(): number {
-  return -Math.log(1 - Math.random());
+  const player = new MeetingPlayer(world, options.random ?? Math.random, options.maxCalls ?? 4, options.leaveAlone);
+  return pace(() => player.step(), rate, options.clock);
 }
 
 class MeetingPlayer {
@@ -92,12 +54,14 @@ class MeetingPlayer {
     private readonly world: World,
     private readonly random: () => number,
     private readonly maxCalls: number,
+    private readonly leaveAlone: ((callId: string) => boolean) | undefined,
   ) {}
 
   /** Plays one action; returns the number of messages it costs (at least 1). */
   step(): number {
     this.steps += 1;
-    const calls = this.world.listCalls();
+    const all = this.world.listCalls();
+    const calls = this.leaveAlone ? all.filter((c) => !this.leaveAlone?.(c.id)) : all;
     this.forgetEnded(calls);
     const actions: Array<[weight: number, act: () => number]> = [];
     if (calls.length < this.maxCalls) actions.push([calls.length === 0 ? 100 : 3, () => this.startCall()]);
@@ -115,7 +79,8 @@ class MeetingPlayer {
   private actionsFor(call: Call, actions: Array<[number, () => number]>): void {
     const plan = this.planFor(call.id);
     const ending = this.steps >= plan.endsAt;
-    const roster = call.roster;
+    // Participants hosted on another bridge of a cluster are changed by their host, not here.
+    const roster = call.roster.filter((p) => p.callBridge === undefined);
     const connected = roster.filter((p) => p.state === 'connected');
     if (ending) {
       if (roster.length === 0) actions.push([20, () => this.endCall(call, 'allLeft')]);
@@ -152,36 +117,17 @@ class MeetingPlayer {
   }
 
   private join(call: Call): number {
-    const layout = call.roster[0]?.layout ?? 'allEqual';
-    if (this.random() < 0.6) {
-      const room = this.random() < 0.4;
-      const person = room ? this.pick(ROOMS) : this.pick(PEOPLE);
-      const uri = `${person.toLowerCase().replace(/[^a-z0-9]+/g, '.')}@example.com`;
-      const id = this.world.addParticipant(call.id, { name: '', uri, state: 'initial', direction: 'incoming', layout, canMove: !room });
-      this.names.set(id, person);
-    } else {
-      this.dialled += 1;
-      const id = this.world.addParticipant(call.id, { name: '', uri: `${this.dialled}@example.com`, state: 'initial', direction: 'outgoing', layout });
-      this.names.set(id, this.pick(PEOPLE));
-    }
+    const { fields, name } = newcomer(this.random, () => (this.dialled += 1), call.roster[0]?.layout ?? 'allEqual');
+    this.names.set(this.world.addParticipant(call.id, fields), name);
     return 1;
   }
 
   /** Dial-in: initial → connected. Dial-out: initial → ringing → connected, or no answer. */
   private progress(call: Call, person: Person): number {
-    if (person.direction === 'outgoing' && person.state === 'initial') {
-      if (this.random() < 0.1) return this.leave(call, person, false, 'unknownDestination');
-      this.world.updateParticipant(call.id, person.id, { state: 'ringing' });
-      return 1;
-    }
-    const uri = person.uri ?? '';
-    const user = uri.split('@', 1)[0] ?? '';
-    const numbered = /^\d+$/.test(user) && !uri.includes(';x-cisco-number=');
-    this.world.updateParticipant(call.id, person.id, {
-      state: 'connected',
-      name: person.name || this.names.get(person.id) || this.pick(PEOPLE),
-      ...(numbered ? { uri: `${uri};x-cisco-number=${user}` } : {}),
-    });
+    const next = progression(this.random, person, this.names.get(person.id));
+    if (next === 'noAnswer') return this.leave(call, person, false, 'unknownDestination');
+    this.world.updateParticipant(call.id, person.id, next);
+    if (next.state === 'ringing') return 1;
     this.names.delete(person.id);
     // Roster update, then the count change on callInfo and callList.
     return 3;
@@ -273,17 +219,10 @@ class MeetingPlayer {
   }
 
   private pick<T>(items: readonly T[]): T {
-    return items[Math.floor(this.random() * items.length) % items.length] as T;
+    return pick(this.random, items);
   }
 
   private pickWeighted<T>(weighted: ReadonlyArray<[number, T]>): T {
-    let total = 0;
-    for (const [weight] of weighted) total += weight;
-    let roll = this.random() * total;
-    for (const [weight, item] of weighted) {
-      roll -= weight;
-      if (roll < 0) return item;
-    }
-    return weighted[weighted.length - 1]![1];
+    return pickWeighted(this.random, weighted);
   }
 }

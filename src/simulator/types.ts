@@ -54,7 +54,15 @@ export interface SimulatorStats {
   unacked: number;
 }
 
-export type CallSnapshot = CallFields & { id: string; roster: Array<ParticipantFields & { id: string }> };
+/** A roster entry's `callBridge` is there only for a participant hosted on another bridge of the cluster. */
+export type CallSnapshot = CallFields & { id: string; roster: Array<ParticipantFields & { id: string; callBridge?: string }> };
+
+/** One Call Bridge of a cluster, as REST `GET /callBridges` lists it. */
+export interface CallBridgeInfo {
+  /** The bridge's GUID: what `<callBridge>` names in a remote participant's REST answer. */
+  readonly id: string;
+  readonly name: string;
+}
 
 export interface World {
   /** Returns the call id (a uuid unless given). */
@@ -124,6 +132,11 @@ export interface SimulatedServer {
   /** Mutable at run time. */
   readonly switches: SimulatorSwitches;
   readonly world: World;
+  /**
+   * The bridges of the cluster this one belongs to, itself included (set by formBridgeCluster);
+   * empty for a bridge on its own.
+   */
+  callBridges: readonly CallBridgeInfo[];
   readonly faults: Faults;
   violations(): Violation[];
   stats(): SimulatorStats;

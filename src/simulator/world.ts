@@ -1,6 +1,8 @@
 // The calls and rosters one simulated bridge hosts. Every mutation becomes a list of changes
 // handed to `publish` (the server fans them out to its connections); `batch` holds them back so
-// several changes leave as one message per subscription.
+// several changes leave as one message per subscription. In a cluster (bridge-cluster.ts) a
+// roster may also list participants hosted on another bridge: they carry that bridge's id and
+// are never counted.
 import { randomUUID } from 'node:crypto';
 import {
   CALL_INFO_ELEMENTS,
@@ -16,6 +18,11 @@ export interface ParticipantRecord {
   readonly id: string;
   /** Every roster element, null where unset. */
   readonly fields: Values;
+  /**
+   * The callBridge id of the bridge hosting this participant, when that is another bridge of the
+   * cluster: listed in this roster, never counted, and not changed through this bridge's REST API.
+   */
+  callBridge?: string;
 }
 
 export interface CallRecord {
@@ -79,8 +86,18 @@ export class SimulatedWorld implements World {
   private batchDepth = 0;
   private callCount = 0;
   private participantCount = 0;
+  private readonly observers = new Set<(changes: readonly WorldChange[]) => void>();
 
   constructor(private readonly publish: (changes: readonly WorldChange[]) => void) {}
+
+  /**
+   * Hands every list of changes to `observer` too, after the subscribers got it (a cluster keeps
+   * the other bridges in step this way). Returns the function that stops it.
+   */
+  observe(observer: (changes: readonly WorldChange[]) => void): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
+  }
 
   /** The live calls, in creation order (for snapshots). */
   calls(): IterableIterator<CallRecord> {
@@ -129,6 +146,30 @@ export class SimulatedWorld implements World {
   }
 
   addParticipant(callId: string, fields: Partial<ParticipantFields> & { id?: string } = {}): string {
+    return this.insertParticipant(callId, fields, undefined);
+  }
+
+  /** Lists a participant hosted on the bridge `callBridge` (another bridge of the cluster); not counted. */
+  addRemoteParticipant(callId: string, callBridge: string, fields: Partial<ParticipantFields> & { id: string }): string {
+    return this.insertParticipant(callId, fields, callBridge);
+  }
+
+  /**
+   * Makes a listed participant local (`callBridge` undefined) or hosted on another bridge. The
+   * roster does not change, so no roster update leaves; the call's count does.
+   */
+  setParticipantHost(callId: string, participantId: string, callBridge: string | undefined): void {
+    const call = this.requireCall(callId);
+    const participant = this.requireParticipant(call, participantId);
+    if (participant.callBridge === callBridge) return;
+    this.batch(() => {
+      if (callBridge === undefined) delete participant.callBridge;
+      else participant.callBridge = callBridge;
+      this.recount(call);
+    });
+  }
+
+  private insertParticipant(callId: string, fields: Partial<ParticipantFields> & { id?: string }, callBridge: string | undefined): string {
     checkFields(fields, PARTICIPANT_FIELD_NAMES, true);
     const call = this.requireCall(callId);
     const id = fields.id ?? randomUUID();
@@ -152,7 +193,7 @@ export class SimulatedWorld implements World {
       movedParticipantCallBridge: null,
     };
     assign(values, fields);
-    const participant: ParticipantRecord = { id, fields: values };
+    const participant: ParticipantRecord = callBridge === undefined ? { id, fields: values } : { id, fields: values, callBridge };
     this.batch(() => {
       call.roster.set(id, participant);
       this.emit({ kind: 'participantAdded', call, participant });
@@ -198,7 +239,11 @@ export class SimulatedWorld implements World {
     return [...this.callsById.values()].map((call) => ({
       id: call.id,
       ...(call.fields as CallFields),
-      roster: [...call.roster.values()].map((p) => ({ id: p.id, ...(p.fields as ParticipantFields) })),
+      roster: [...call.roster.values()].map((p) => ({
+        id: p.id,
+        ...(p.fields as ParticipantFields),
+        ...(p.callBridge === undefined ? {} : { callBridge: p.callBridge }),
+      })),
     }));
   }
 
@@ -217,11 +262,14 @@ export class SimulatedWorld implements World {
     for (const change of changes) if (change.kind === 'callRemoved') removed.add(change.call);
     if (removed.size > 0) changes = changes.filter((c) => c.kind !== 'callUpdated' || !removed.has(c.call));
     this.publish(changes);
+    for (const observer of this.observers) observer(changes);
   }
 
   private recount(call: CallRecord): void {
     let count = 0;
-    for (const participant of call.roster.values()) if (COUNTED_STATES.has(participant.fields.state)) count += 1;
+    for (const participant of call.roster.values()) {
+      if (participant.callBridge === undefined && COUNTED_STATES.has(participant.fields.state)) count += 1;
+    }
     if (call.fields.participants !== count && this.callsById.has(call.id)) {
       call.fields.participants = count;
       this.emit({ kind: 'callUpdated', call, fields: ['participants'] });
