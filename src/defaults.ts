@@ -71,6 +71,14 @@ export const CONTROL = Object.freeze({
   keepAliveMs: 10_000,
   /** REST lookups of which bridge hosts a participant several bridges list, at once over the fleet. */
   hostLookups: 4,
+  /**
+   * A bridge's own-participant count changed in a meeting with people listed by several bridges
+   * (someone may have moved unseen): their hosts are asked again once the meeting has been quiet
+   * this long, and at the latest this long after the first change, so a busy meeting costs at
+   * most one round of lookups per max wait.
+   */
+  hostRecheckQuietMs: 1_000,
+  hostRecheckMaxWaitMs: 10_000,
 });
 
 export const HUB = Object.freeze({

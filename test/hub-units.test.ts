@@ -6,6 +6,8 @@ import { test } from 'node:test';
 import { ConfigError, validateConfig } from '../src/hub/index.js';
 import { createLogger, registerSecret, scrubSecrets } from '../src/hub/logger.js';
 import { diffServers } from '../src/hub/server-diff.js';
+import { MeetingHosts } from '../src/hub/meeting-hosts.js';
+import { CONTROL } from '../src/defaults.js';
 import { AckGate, ServerDispatcher } from '../src/hub/dispatcher.js';
 import { ManualClock } from './helpers/manual-clock.js';
 import { waitFor } from './helpers/wait.js';
@@ -135,4 +137,57 @@ test('follow-ups wait for the ack of their message and keep the context', async 
   dispatcher.enqueue(event(5));
   await dispatcher.waitForIdle();
   assert.deepEqual(ran, ['1@s', '2@s', '4@s', '5@s'], 'events of no message: at once');
+});
+
+test('MeetingHosts: asks the listing bridges in order until one calls the participant its own; rechecks a meeting once it is quiet, at the latest after the max wait', async () => {
+  const clock = new ManualClock();
+  const asked: string[] = [];
+  const found: string[] = [];
+  let host = 'b';
+  /** What the meetings model would know: the host last found. */
+  let known = 'a';
+  const hosts = new MeetingHosts({
+    ask: async (server, participant) => {
+      asked.push(`${server}?${participant}`);
+      if (server === 'down') throw new Error('connect ECONNREFUSED');
+      return server === host;
+    },
+    found: (participant, server) => {
+      found.push(`${participant}@${server}`);
+      known = server;
+    },
+    shared: () => [['kim', [known, known === 'a' ? 'b' : 'a']]],
+    log: silentLogger,
+    clock,
+  });
+  hosts.lookup('kim', ['down', 'a', 'b']);
+  await waitFor(() => found.length === 1, 'the host found');
+  assert.deepEqual(asked, ['down?kim', 'a?kim', 'b?kim'], 'a bridge that cannot answer is passed over');
+  assert.deepEqual(found, ['kim@b']);
+
+  // One change, then quiet: one round, a quiet period later, the known host asked first.
+  asked.length = 0;
+  hosts.recheck('m1');
+  await clock.advance(CONTROL.hostRecheckQuietMs - 1);
+  assert.deepEqual(asked, [], 'not before the meeting is quiet');
+  await clock.advance(1);
+  await waitFor(() => found.length === 2, 'the recheck');
+  assert.deepEqual(asked, ['b?kim'], 'an unchanged host costs one request');
+
+  // Changes keep coming for twice the max wait: a round at the latest every max wait, not one per change.
+  asked.length = 0;
+  host = 'a';
+  const busyMs = 2 * CONTROL.hostRecheckMaxWaitMs;
+  for (let t = 0; t < busyMs; t += CONTROL.hostRecheckQuietMs / 2) {
+    hosts.recheck('m1');
+    await clock.advance(CONTROL.hostRecheckQuietMs / 2);
+  }
+  await clock.advance(CONTROL.hostRecheckQuietMs);
+  await waitFor(() => found.at(-1) === 'kim@a' && asked.length % 2 === 0, 'the rechecks to find the new host');
+  const rounds = asked.length / 2;
+  assert.ok(rounds >= 2 && rounds <= 3, `${rounds} rounds over ${busyMs} ms of changes every ${CONTROL.hostRecheckQuietMs / 2} ms`);
+  hosts.stop();
+  hosts.recheck('m1');
+  await clock.advance(CONTROL.hostRecheckMaxWaitMs);
+  assert.equal(asked.length, rounds * 2, 'nothing after stop');
 });

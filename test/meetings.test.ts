@@ -211,3 +211,26 @@ test('duplicates and strays change nothing: a call started twice, a roster entry
   assert.equal(c.meetings.counts().meetings, 1);
   assert.equal(c.meetings.counts().participants, 0);
 });
+
+test('a bridge whose own-participant count changes in a meeting with shared people puts their hosts in doubt', () => {
+  const doubts: string[] = [];
+  let seq = 0;
+  const meetings = new Meetings({ newEventId: () => `m${++seq}`, onSharedParticipant: () => undefined, onHostsInDoubt: (id) => doubts.push(id) });
+  const states = { a: new ServerState({ server: 'a' }), b: new ServerState({ server: 'b' }) };
+  const feed = (server: 'a' | 'b', events: CmsEvent[]) => meetings.apply(server, events);
+  feed('a', states.a.applyCallList([{ call: 'a1', updateType: 'add', callCorrelator: MEETING, participants: 0 }]));
+  feed('b', states.b.applyCallList([{ call: 'b1', updateType: 'add', callCorrelator: MEETING, participants: 0 }]));
+  feed('a', states.a.applyRoster('a1', [{ participant: 'ana', updateType: 'add', state: 'connected' }]));
+  feed('a', states.a.applyCallList([{ call: 'a1', updateType: 'update', participants: 1 }]));
+  assert.deepEqual(doubts, [], 'nobody is listed twice: a count change says nothing about hosts');
+  feed('a', states.a.applyRoster('a1', [{ participant: 'kim', updateType: 'add', state: 'connected' }]));
+  feed('b', states.b.applyRoster('b1', [{ participant: 'kim', updateType: 'add', state: 'connected' }]));
+  meetings.setHost('kim', 'b');
+  assert.deepEqual(meetings.sharedParticipants(MEETING), [['kim', ['b', 'a']]], 'the known host first');
+  // Kim moves from b to a; both still list her: only the counts change.
+  feed('a', states.a.applyCallList([{ call: 'a1', updateType: 'update', participants: 2 }]));
+  assert.deepEqual(doubts, [MEETING]);
+  feed('a', states.a.applyCallList([{ call: 'a1', updateType: 'update', name: 'Renamed' }]));
+  assert.deepEqual(doubts, [MEETING], 'other changes do not');
+  assert.deepEqual(meetings.sharedParticipants('no-such-meeting'), []);
+});

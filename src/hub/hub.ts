@@ -80,16 +80,20 @@ export class Hub {
     this.config = config;
     this.logger = options.logger ?? createLogger({ level: config.log?.level });
     this.fanout = new SinkFanout(this.logger);
-    this.meetingHosts = new MeetingHosts(
-      (server, participantId) => {
+    this.meetingHosts = new MeetingHosts({
+      ask: (server, participantId) => {
         const client = this.cms(server);
         if (client === undefined) return Promise.reject(new Error(`${server} is not configured`));
         return client.hosts(participantId);
       },
-      (participantId, server) => this.meetingModel.setHost(participantId, server),
-      this.logger,
-    );
-    this.meetingModel = new Meetings({ onSharedParticipant: (id, servers) => this.meetingHosts.lookup(id, servers) });
+      found: (participantId, server) => this.meetingModel.setHost(participantId, server),
+      shared: (meetingId) => this.meetingModel.sharedParticipants(meetingId),
+      log: this.logger,
+    });
+    this.meetingModel = new Meetings({
+      onSharedParticipant: (id, servers) => this.meetingHosts.lookup(id, servers),
+      onHostsInDoubt: (meetingId) => this.meetingHosts.recheck(meetingId),
+    });
     this.metrics = createHubMetrics(
       {
         statuses: () => [...this.runtimes.values()].map((rt) => rt.session.status()),

@@ -6,16 +6,34 @@
 // Lookups are few (only participants listed twice) and bounded (a handful at once over the
 // fleet); while one is pending, or when the REST API cannot answer (no permission, unreachable),
 // the first bridge that listed the participant stands, which is never worse than not asking.
+// A move between bridges that both keep listing the person shows in no roster, only in the
+// bridges' counts of their own participants: such a change has the meeting's shared people
+// asked about again (recheck), their known host first, so an unchanged host costs one request.
 import type { Logger } from 'pino';
+import { realClock, type Clock, type TimerHandle } from '../clock.js';
 import { CONTROL } from '../defaults.js';
 
 /** Asks `server` whether it hosts the participant; throws when its REST API cannot answer. */
 export type AskHost = (server: string, participantId: string) => Promise<boolean>;
 
+export interface MeetingHostsParts {
+  ask: AskHost;
+  /** The REST API says `server` hosts the participant. */
+  found: (participantId: string, server: string) => void;
+  /** A meeting's participants listed by several bridges, with those bridges (the known host first). */
+  shared: (meetingId: string) => ReadonlyArray<readonly [string, readonly string[]]>;
+  log: Logger;
+  clock?: Clock;
+}
+
 export class MeetingHosts {
   readonly #ask: AskHost;
   readonly #found: (participantId: string, server: string) => void;
+  readonly #shared: MeetingHostsParts['shared'];
   readonly #log: Logger;
+  readonly #clock: Clock;
+  /** Meetings to recheck: the timer, and when the first change of this round came. */
+  readonly #rechecks = new Map<string, { timer: TimerHandle; since: number }>();
   /** Participants to look up, with the bridges listing them (the latest wins). */
   readonly #wanted = new Map<string, readonly string[]>();
   readonly #running = new Set<string>();
@@ -23,10 +41,12 @@ export class MeetingHosts {
   readonly #failing = new Set<string>();
   #stopped = false;
 
-  constructor(ask: AskHost, found: (participantId: string, server: string) => void, log: Logger) {
-    this.#ask = ask;
-    this.#found = found;
-    this.#log = log;
+  constructor(parts: MeetingHostsParts) {
+    this.#ask = parts.ask;
+    this.#found = parts.found;
+    this.#shared = parts.shared;
+    this.#log = parts.log;
+    this.#clock = parts.clock ?? realClock;
   }
 
   /** The participant is listed by these servers: find which of them hosts it. */
@@ -36,9 +56,27 @@ export class MeetingHosts {
     this.#next();
   }
 
+  /** The hosts of a meeting's shared participants may be stale: ask again once it is quiet. */
+  recheck(meetingId: string): void {
+    if (this.#stopped) return;
+    const now = this.#clock.now();
+    const pending = this.#rechecks.get(meetingId);
+    if (pending !== undefined) {
+      if (now - pending.since >= CONTROL.hostRecheckMaxWaitMs - CONTROL.hostRecheckQuietMs) return; // due soon anyway
+      this.#clock.clearTimeout(pending.timer);
+    }
+    const timer = this.#clock.setTimeout(() => {
+      this.#rechecks.delete(meetingId);
+      for (const [participantId, servers] of this.#shared(meetingId)) this.lookup(participantId, servers);
+    }, CONTROL.hostRecheckQuietMs);
+    this.#rechecks.set(meetingId, { timer, since: pending?.since ?? now });
+  }
+
   stop(): void {
     this.#stopped = true;
     this.#wanted.clear();
+    for (const { timer } of this.#rechecks.values()) this.#clock.clearTimeout(timer);
+    this.#rechecks.clear();
   }
 
   #next(): void {

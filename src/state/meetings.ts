@@ -43,6 +43,13 @@ export interface MeetingsOptions {
    * not known: the hub asks the REST API (hub/meeting-hosts.ts) and answers with setHost().
    */
   onSharedParticipant?: (participantId: string, servers: readonly string[]) => void;
+  /**
+   * Told when a bridge's count of its own participants changed in a meeting where some people
+   * are listed by several bridges: someone may have moved between bridges without any roster
+   * saying so (each bridge still lists them), so the hosts known may be stale. The hub asks
+   * again about sharedParticipants(meetingId), a while later.
+   */
+  onHostsInDoubt?: (meetingId: string) => void;
 }
 
 /** One bridge's call of a meeting. */
@@ -78,11 +85,13 @@ export class Meetings {
   readonly #now: () => number;
   readonly #newEventId: () => string;
   readonly #onShared: MeetingsOptions['onSharedParticipant'];
+  readonly #onDoubt: MeetingsOptions['onHostsInDoubt'];
 
   constructor(options: MeetingsOptions = {}) {
     this.#now = options.now ?? Date.now;
     this.#newEventId = options.newEventId ?? newEventId;
     this.#onShared = options.onSharedParticipant;
+    this.#onDoubt = options.onHostsInDoubt;
   }
 
   /**
@@ -141,6 +150,20 @@ export class Meetings {
     if (listing) listing.host = server;
   }
 
+  /** The meeting's participants listed by more than one bridge, each with those bridges (the known host first). */
+  sharedParticipants(meetingId: string): Array<[participantId: string, servers: string[]]> {
+    const meeting = this.#meetings.get(meetingId);
+    if (meeting === undefined) return [];
+    const shared: Array<[string, string[]]> = [];
+    for (const [participantId, listing] of meeting.participants) {
+      const servers = listersOf(listing);
+      if (servers.length < 2) continue;
+      if (listing.host !== undefined && servers.includes(listing.host)) servers.sort((x, y) => Number(y === listing.host) - Number(x === listing.host));
+      shared.push([participantId, servers]);
+    }
+    return shared;
+  }
+
   list(): MeetingView[] {
     return [...this.#meetings.values()].map((meeting) => this.#view(meeting));
   }
@@ -184,6 +207,7 @@ export class Meetings {
     const instance = this.#instances.get(key);
     if (instance === undefined) return this.#startInstance(server, call, synthetic);
     if ('name' in changes) instance.name = call.name ?? null;
+    if ('participants' in changes && this.#onDoubt !== undefined && hasShared(instance.meeting)) this.#onDoubt(instance.meeting.id);
     if (!('callCorrelator' in changes) || meetingIdOf(server, call) === instance.meeting.id) return undefined;
     const roster = [...instance.meeting.participants].flatMap(([, listing]) => {
       const entry = listing.by.get(key);
@@ -248,7 +272,7 @@ export class Meetings {
   #listersChanged(participantId: string, listing: Listing): void {
     listing.host = undefined;
     if (listing.by.size < 2 || this.#onShared === undefined) return;
-    const servers = [...new Set([...listing.by.values()].map((entry) => entry.server))];
+    const servers = listersOf(listing);
     if (servers.length > 1) this.#onShared(participantId, servers);
   }
 
@@ -270,6 +294,18 @@ export class Meetings {
       }),
     };
   }
+}
+
+/** The bridges listing a participant, each once, in the order they listed it. */
+function listersOf(listing: Listing): string[] {
+  const servers: string[] = [];
+  for (const { server } of listing.by.values()) if (!servers.includes(server)) servers.push(server);
+  return servers;
+}
+
+function hasShared(meeting: Meeting): boolean {
+  for (const listing of meeting.participants.values()) if (listing.by.size > 1) return true;
+  return false;
 }
 
 function meetingIdOf(server: string, call: CallState): string {
