@@ -5,7 +5,7 @@
 // parts end one by one and the meeting once.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createHub, createLogger, type CmsEvent, type Hub, type MeetingView } from '../src/index.js';
+import { createHub, createLogger, startHttpServer, type CmsEvent, type Hub, type MeetingView } from '../src/index.js';
 import { toServerTarget } from '../src/hub/index.js';
 import { formBridgeCluster, type BridgeCluster, type SimulatedServer } from '../src/simulator/index.js';
 import { serverEntry } from './helpers/daemon.js';
@@ -46,6 +46,20 @@ describe('meetings over a simulated cluster', () => {
       assert.deepEqual(view.participants.map((p) => p.id), [kim], 'once, though both bridges list her');
       assert.deepEqual(view.calls.map((c) => c.callId).sort(), [cluster.callId(meeting, 0), cluster.callId(meeting, 1)].sort());
       assert.ok(participantLookups(a).length + participantLookups(b).length >= 1, 'the REST API was asked');
+
+      // Muting Kim through a's call: a cannot change her (she is b's), so the daemon acts on b.
+      const token = 'cluster-control-token-0123456789';
+      const http = await startHttpServer(hub, { port: 0, controlToken: token });
+      try {
+        const url = `${http.url}/api/servers/cms-a/calls/${cluster.callId(meeting, 0)}/participants/${kim}`;
+        const response = await fetch(url, { method: 'PATCH', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ audioMuted: true }) });
+        assert.equal(response.status, 204, await response.text());
+        await waitFor(() => hub.meeting(meeting)?.participants.find((p) => p.id === kim)?.audioMuted === true, 'Kim muted, as the feed reports');
+        assert.ok(b.restRequests().some((r) => r.method === 'PUT' && r.path.startsWith('/api/v1/callLegs/') && r.status === 200), 'the change was made on b');
+        assert.equal(a.restRequests().filter((r) => r.method === 'PUT').length, 0, 'and not tried on a');
+      } finally {
+        await http.close();
+      }
 
       // Kim moves to a: a hosts her now, b lists her as remote.
       cluster.move(kim, 0);

@@ -88,7 +88,10 @@ export async function handleControl(hub: Hub, req: IncomingMessage, res: ServerR
   const participantId = participant?.[3] === undefined ? undefined : decodeURIComponent(participant[3]);
   const log = hub.logger.child({ server, call: callId, ...(participantId && { participant: participantId }) });
   const calls = hub.calls(server);
-  const cms = hub.cms(server);
+  // A bridge cannot change or drop a participant hosted on another bridge of its cluster: act on that one.
+  const host = participantId === undefined ? undefined : hub.participantHost(participantId);
+  const actingOn = host !== undefined && host !== server ? host : server;
+  const cms = hub.cms(actingOn);
   const known = calls?.find((c) => c.id === callId);
   if (!calls || !cms) return notFound(res, send, `no server named "${server}"`);
   if (!known) return notFound(res, send, `server "${server}" has no call "${callId}"`);
@@ -96,6 +99,7 @@ export async function handleControl(hub: Hub, req: IncomingMessage, res: ServerR
     return notFound(res, send, `call "${callId}" has no participant "${participantId}"`);
   }
   let action = `${method} ${participant ? 'participant' : 'call'}`;
+  if (actingOn !== server) log.info({ host: actingOn }, `control: the participant is hosted on ${actingOn}; acting there`);
   try {
     const body = method === 'DELETE' ? {} : await readJson(req);
     const result = await act(cms, method, callId, participantId, participant !== null, body, (name) => (action = name));

@@ -231,6 +231,14 @@ export class Hub {
     return this.meetingModel.get(id);
   }
 
+  /**
+   * The bridge known to host a participant several bridges list (the REST API said so), where
+   * changes to them must be made; undefined when not known.
+   */
+  participantHost(participantId: string): string | undefined {
+    return this.meetingModel.knownHost(participantId);
+  }
+
   sinkStatuses(): SinkStatus[] {
     return this.fanout.sinks.map((sink) => sink.status());
   }

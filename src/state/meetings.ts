@@ -150,6 +150,13 @@ export class Meetings {
     if (listing) listing.host = server;
   }
 
+  /** The bridge the REST API said hosts the participant, while that bridge still lists them. */
+  knownHost(participantId: string): string | undefined {
+    const listing = this.#participantMeeting.get(participantId)?.participants.get(participantId);
+    if (listing?.host === undefined) return undefined;
+    return listersOf(listing).includes(listing.host) ? listing.host : undefined;
+  }
+
   /** The meeting's participants listed by more than one bridge, each with those bridges (the known host first). */
   sharedParticipants(meetingId: string): Array<[participantId: string, servers: string[]]> {
     const meeting = this.#meetings.get(meetingId);
