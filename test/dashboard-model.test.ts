@@ -115,12 +115,12 @@ test('duplicates and unknown event types are skipped; unknown servers ask for a 
   model.receive(event);
   assert.equal(model.history('cms-a', 'c1').length, 1);
   const future = { ...started('cms-a', call('c9')), type: 'call.transferred' } as unknown as CmsEvent;
-  assert.deepEqual(model.receive(future), { refetchServers: false, refetchCalls: false });
+  assert.deepEqual(model.receive(future), { refetchServers: false, refetchCalls: false, refetchMeetingHints: false });
   assert.equal(model.call('cms-a', 'c9'), undefined);
 
-  assert.deepEqual(model.receive(started('cms-new', call('x'))), { refetchServers: true, refetchCalls: false });
+  assert.deepEqual(model.receive(started('cms-new', call('x'))), { refetchServers: true, refetchCalls: false, refetchMeetingHints: false });
   const connected: CmsEvent = { id: `e${++seq}`, ts: T0, type: 'server.connected', server: 'cms-a' };
-  assert.deepEqual(model.receive(connected), { refetchServers: true, refetchCalls: true });
+  assert.deepEqual(model.receive(connected), { refetchServers: true, refetchCalls: true, refetchMeetingHints: false });
 });
 
 test('server.disconnected shows the server as not live until the next poll', () => {

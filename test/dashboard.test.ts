@@ -1,8 +1,10 @@
 // The dashboard in headless Chromium, served by the real daemon (bin/cms-events run) following
 // simulated servers: snapshot, live joins and leaves, updates, filters, call history, a server
 // going down and coming back, the daemon restarting under the page, call control from the page
-// (and no buttons on a daemon without it), and a phone-sized screen.
+// (and no buttons on a daemon without it), a meeting spread over two bridges shown as one card,
+// and a phone-sized screen.
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,6 +46,46 @@ describe('dashboard', { skip: needs.skip }, () => {
   const call = (name: string) => page.locator(`[data-testid=call][data-call-name="${name}"]`);
   const participant = (scope: Locator, name: string) =>
     scope.locator(`[data-testid=participant][data-participant-name="${name}"]`);
+  const meetingCard = (name: string) => page.getByTestId('meetings').locator(`[data-testid=meeting][data-meeting-name="${name}"]`);
+
+  /**
+   * A meeting spread over east and west as a CMS cluster does it: a call on each, one
+   * callCorrelator; Hana listed by both bridges (one cluster-wide id), Ivan by west only.
+   */
+  function spreadMeeting(name: string) {
+    const correlator = randomUUID();
+    const onEast = east.world.createCall({ name, callCorrelator: correlator, distributedInstances: 1 });
+    const onWest = west.world.createCall({ name, callCorrelator: correlator, distributedInstances: 1 });
+    const hana = { id: `hana-${correlator}`, name: 'Hana Both', uri: 'hana@example.com', state: 'connected', direction: 'incoming' };
+    east.world.addParticipant(onEast, hana);
+    west.world.addParticipant(onWest, hana);
+    west.world.addParticipant(onWest, { id: `ivan-${correlator}`, name: 'Ivan West', uri: 'ivan@corp.example', state: 'connected', direction: 'incoming' });
+    return {
+      correlator,
+      onEast,
+      onWest,
+      hanaId: hana.id,
+      /** Ends what is left of it. */
+      end(): void {
+        for (const [sim, id] of [[east, onEast], [west, onWest]] as const) {
+          if (sim.world.listCalls().some((c) => c.id === id)) sim.world.endCall(id);
+        }
+      },
+    };
+  }
+
+  /** Waits until the page shows Hana hosted where the daemon says (it asks the bridges' REST API); returns that bridge. */
+  async function hostShown(correlator: string, participantId: string, row: Locator): Promise<string> {
+    const url = `http://127.0.0.1:${port}/api/meetings/${encodeURIComponent(correlator)}`;
+    let host: string | undefined;
+    await waitFor(async () => {
+      const body = (await (await fetch(url)).json()) as { participants?: { id: string; server: string }[] };
+      host = body.participants?.find((p) => p.id === participantId)?.server;
+      return host !== undefined && (await row.getByTestId('participant-server').textContent()) === host;
+    }, 'the host the daemon names', LIVE_MS);
+    assert.ok(host === 'cms-east' || host === 'cms-west', `host: ${host}`);
+    return host;
+  }
 
   /** Text that follows the daemon's state may take a moment: wait for it rather than sample it. */
   async function hasText(locator: Locator, expected: string): Promise<void> {
@@ -231,11 +273,79 @@ describe('dashboard', { skip: needs.skip }, () => {
     await history.locator('[data-testid=history-event][data-type="call.updated"]').first().waitFor();
     await call('Board meeting').getByTestId('call-recording').waitFor({ state: 'detached' });
 
-    await page.screenshot({ path: SCREENSHOT, fullPage: true });
-    assert.ok(readFileSync(SCREENSHOT).subarray(1, 4).toString() === 'PNG', 'a PNG screenshot was written');
-
     await page.getByTestId('history-close').click();
     await history.waitFor({ state: 'hidden' });
+  });
+
+  it('shows a meeting spread over two bridges as one card above the servers, its people once with their bridge', async () => {
+    const spread = spreadMeeting('All hands');
+    const meeting = meetingCard('All hands');
+    const hana = participant(meeting, 'Hana Both');
+    const ivan = participant(meeting, 'Ivan West');
+    try {
+      await ivan.waitFor();
+      await hana.waitFor();
+      assert.deepEqual((await meeting.getByTestId('meeting-server').allTextContents()).sort(), ['cms-east', 'cms-west']);
+      await hasText(meeting.getByTestId('participant-count'), '2 participants');
+      assert.equal(await hana.count(), 1, 'Hana once, though both bridges list her');
+      assert.equal(await ivan.getByTestId('participant-server').textContent(), 'cms-west');
+      await hostShown(spread.correlator, spread.hanaId, hana);
+
+      // The section comes before the servers; its calls are not also in their server cards, which still count them.
+      const [section, servers] = await Promise.all([page.getByTestId('meetings').boundingBox(), page.getByTestId('servers').boundingBox()]);
+      assert.ok(section && servers && section.y < servers.y, 'the meetings are above the servers');
+      assert.equal(await page.getByTestId('servers').locator(call('All hands')).count(), 0);
+      for (const [name, sim] of [['cms-east', east], ['cms-west', west]] as const) {
+        await hasText(server(name).getByTestId('server-meeting-note'), '1 call is part of a meeting across bridges, shown above.');
+        await hasText(server(name).getByTestId('server-call-count'), String(sim.world.listCalls().length));
+      }
+      // Calls on one bridge stay in their server cards as before.
+      await participant(server('cms-east').locator(call('Standup')), 'Ana Silva').waitFor();
+      await participant(server('cms-west').locator(call('Design review')), 'Carol King').waitFor();
+
+      // The search works on a meeting's people as on a call's.
+      await page.getByTestId('search').fill('ivan');
+      await hana.waitFor({ state: 'detached' });
+      await ivan.waitFor();
+      await page.getByTestId('search').fill('nobody by that name');
+      await meeting.waitFor({ state: 'detached' });
+      await page.getByTestId('search').fill('');
+      await hana.waitFor();
+
+      // Selecting the meeting opens its first call's history.
+      await meeting.getByTestId('meeting-open').click();
+      await hasText(page.getByTestId('history-title'), 'All hands');
+      assert.match((await meeting.getAttribute('class')) ?? '', /call--selected/);
+      await page.screenshot({ path: SCREENSHOT, fullPage: true });
+      assert.ok(readFileSync(SCREENSHOT).subarray(1, 4).toString() === 'PNG', 'a PNG screenshot was written');
+      await page.getByTestId('history-close').click();
+
+      // On a phone the meeting card fits too.
+      await page.setViewportSize({ width: 390, height: 844 });
+      try {
+        await hana.waitFor();
+        const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+        assert.ok(overflow <= 0, `the page is ${overflow}px wider than the screen`);
+      } finally {
+        await page.setViewportSize({ width: 1280, height: 900 });
+      }
+
+      // East's part ends: a meeting on one bridge is a plain call, back in its server's card.
+      east.world.endCall(spread.onEast);
+      await meeting.waitFor({ state: 'detached' });
+      const rest = server('cms-west').locator(call('All hands'));
+      await participant(rest, 'Ivan West').waitFor();
+      await participant(rest, 'Hana Both').waitFor();
+      await server('cms-west').getByTestId('server-meeting-note').waitFor({ state: 'hidden' });
+      await server('cms-east').getByTestId('server-meeting-note').waitFor({ state: 'hidden' });
+      assert.equal(await page.getByTestId('meetings').isVisible(), false, 'no spread meeting: no section');
+
+      // The last part ends: nothing of it is left.
+      west.world.endCall(spread.onWest);
+      await call('All hands').waitFor({ state: 'detached' });
+    } finally {
+      spread.end();
+    }
   });
 
   it('shows a server going down, then coming back', async () => {
@@ -379,6 +489,32 @@ describe('dashboard', { skip: needs.skip }, () => {
       await otherPage.close();
       await other.stop();
     }
+  });
+
+  it("controls a spread meeting's people through the bridge and call hosting each", async () => {
+    const spread = spreadMeeting('Town hall');
+    const meeting = meetingCard('Town hall');
+    const hana = participant(meeting, 'Hana Both');
+    const ivan = participant(meeting, 'Ivan West');
+    const listed = (sim: SimulatedServer, callId: string, id: string) =>
+      sim.world.listCalls().find((c) => c.id === callId)?.roster.find((p) => p.id === id);
+    try {
+      await ivan.getByTestId('control-mute').waitFor();
+      const host = await hostShown(spread.correlator, spread.hanaId, hana);
+      // The token is kept from the control test: no prompt.
+      await ivan.getByTestId('control-mute').click();
+      await ivan.getByTestId('audio-muted').waitFor();
+      assert.equal(listed(west, spread.onWest, `ivan-${spread.correlator}`)?.audioMuted, true);
+      await hana.getByTestId('control-mute').click();
+      await hana.getByTestId('audio-muted').waitFor();
+      const [hostSim, hostCall] = host === 'cms-east' ? [east, spread.onEast] : [west, spread.onWest];
+      assert.equal(listed(hostSim, hostCall, spread.hanaId)?.audioMuted, true, 'muted on the bridge hosting her');
+      assert.equal(await meeting.getByTestId('control-error').count(), 0);
+    } finally {
+      spread.end();
+    }
+    await meeting.waitFor({ state: 'detached' });
+    await call('Town hall').waitFor({ state: 'detached' });
   });
 
   it('fits a phone screen without sideways scrolling', async () => {

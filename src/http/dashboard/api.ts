@@ -59,4 +59,19 @@ export function fetchCalls(server: string, signal?: AbortSignal): Promise<CallVi
   return getJson<CallView[]>(`api/servers/${encodeURIComponent(server)}/calls`, signal);
 }
 
+/**
+ * The part of a GET /api/meetings entry the dashboard reads: its calls in the daemon's order and
+ * the bridge hosting each participant (the rest it has from the feed already).
+ */
+export interface MeetingHintView {
+  id: string;
+  calls: { server: string; callId: string }[];
+  participants: { id: string; server: string }[];
+}
+
+/** Throws on an older daemon without meetings (404): the caller keeps what it had. */
+export function fetchMeetings(signal?: AbortSignal): Promise<MeetingHintView[]> {
+  return getJson<MeetingHintView[]>('api/meetings', signal);
+}
+
 export const EVENTS_PATH = 'api/events';

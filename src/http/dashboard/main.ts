@@ -1,6 +1,7 @@
 // Wires the dashboard together: snapshot + event stream into the model, the model into the view.
 import './style.css';
-import { EVENTS_PATH, fetchCalls, fetchServers } from './api.js';
+import { EVENTS_PATH, fetchCalls, fetchMeetings, fetchServers } from './api.js';
+import { coalescedRefresh } from './coalesced-refresh.js';
 import { ControlClient, fetchControlEnabled } from './control.js';
 import { openFeed } from './feed.js';
 import { NO_FILTER, type Filter } from './filter.js';
@@ -9,6 +10,8 @@ import { DashboardView, type Selection } from './view.js';
 
 /** GET /api/servers is polled for states, errors and rates, which have no events of their own. */
 const SERVERS_POLL_MS = 2000;
+/** Meeting and roster events come in bursts: one GET /api/meetings serves each burst. */
+const MEETING_HINTS_DELAY_MS = 300;
 
 const model = new DashboardModel();
 let selection: Selection | null = null;
@@ -71,6 +74,19 @@ function refreshServers(): Promise<boolean> {
   return serversInFlight;
 }
 
+/**
+ * Which bridge hosts a participant that several bridges list is the daemon's to say (it may ask
+ * the CMS REST API); a failed fetch keeps the hints it had, and the calls still group without them.
+ */
+const refreshMeetingHints = coalescedRefresh(async () => {
+  try {
+    model.setMeetingHints(await fetchMeetings());
+  } catch {
+    return;
+  }
+  scheduleRender();
+}, MEETING_HINTS_DELAY_MS);
+
 async function loadCalls(server: string): Promise<void> {
   const token = model.beginCalls(server);
   try {
@@ -112,11 +128,13 @@ openFeed(EVENTS_PATH, {
   onOpen() {
     void refreshControl();
     void reloadSnapshot();
+    refreshMeetingHints();
   },
   onEvent(event) {
     const outcome = model.receive(event);
     if (outcome.refetchCalls) void loadCalls(event.server);
     if (outcome.refetchServers) void refreshServers().then(loadMissingCalls);
+    if (outcome.refetchMeetingHints) refreshMeetingHints();
     scheduleRender();
   },
   onStatus(status) {
@@ -127,6 +145,8 @@ openFeed(EVENTS_PATH, {
 setInterval(() => {
   if (document.hidden) return;
   void refreshServers().then(loadMissingCalls);
+  // The daemon learns a host from the REST API after the events that made it ask: no event says so.
+  if (model.hasSpreadMeetings()) refreshMeetingHints();
 }, SERVERS_POLL_MS);
 document.addEventListener('visibilitychange', () => {
   if (!document.hidden) void refreshServers().then(loadMissingCalls);

@@ -1,29 +1,44 @@
 // The dashboard's live copy of the daemon's state: servers, calls and rosters, rebuilt from a
-// snapshot (GET /api/servers, GET /api/servers/{name}/calls) and moved forward by events.
+// snapshot (GET /api/servers, GET /api/servers/{name}/calls) and moved forward by events, and
+// the calls grouped into meetings spread over several bridges (model/meetings.ts).
 // This class orders snapshots and events (an event that arrives while its snapshot loads waits
 // for it); live-state.ts applies them. Pure: no DOM, no timers, no fetches, so it is unit-tested
 // in Node.
 import { EVENT_TYPES } from '../../state/events.js';
-import type { CallView, CmsEvent, ServerView } from './api.js';
+import type { CallView, CmsEvent, MeetingHintView, ServerView } from './api.js';
 import { CallHistories } from './model/call-histories.js';
 import { ChangeTracker, type Changes } from './model/changes.js';
 import { compareCalls, compareText } from './model/compare.js';
+import { CorrelatorIndex } from './model/correlator-index.js';
 import { applyEvent, type CallEntry, type LiveState } from './model/live-state.js';
+import {
+  correlatorOf,
+  duplicateListings,
+  groupSpreadMeetings,
+  hintsText,
+  meetingHintsFrom,
+  NO_HINTS,
+  type MeetingHints,
+  type SpreadMeeting,
+} from './model/meetings.js';
 import { RecentIds } from './model/recent-ids.js';
 
 export { HISTORY_LENGTH, historyKey } from './model/call-histories.js';
 export type { Changes } from './model/changes.js';
 export { compareParticipants, compareText } from './model/compare.js';
 export type { CallEntry } from './model/live-state.js';
+export type { MeetingMember, SpreadMeeting } from './model/meetings.js';
 
 /** What the caller should do after a live event. */
 export interface EventOutcome {
   refetchServers: boolean;
   refetchCalls: boolean;
+  /** A meeting started or ended, or a call of a spread meeting changed: its hosts may have too. */
+  refetchMeetingHints: boolean;
 }
 
 const KNOWN_TYPES = new Set<string>(EVENT_TYPES);
-const NOTHING: EventOutcome = { refetchServers: false, refetchCalls: false };
+const NOTHING: EventOutcome = { refetchServers: false, refetchCalls: false, refetchMeetingHints: false };
 
 interface CallsLoad {
   token: number;
@@ -43,6 +58,9 @@ export class DashboardModel {
   private reloadQueue: CmsEvent[] | null = null;
   private nextToken = 1;
   private readonly changes = new ChangeTracker();
+  private readonly correlators = new CorrelatorIndex();
+  private hints: MeetingHints = NO_HINTS;
+  private hintsAsText = hintsText(NO_HINTS);
 
   /** Starts a full reload (a new or re-opened event stream): events wait until it ends. */
   beginReload(): void {
@@ -63,6 +81,7 @@ export class DashboardModel {
       if (names.has(name)) continue;
       this.servers.delete(name);
       this.calls.delete(name);
+      this.correlators.dropServer(name);
       this.loaded.delete(name);
       this.loading.delete(name);
       this.changes.markServerList();
@@ -103,6 +122,8 @@ export class DashboardModel {
       next.set(call.id, { server, call, roster: new Map(roster.map((p) => [p.id, p])) });
     }
     this.calls.set(server, next);
+    for (const id of previous.keys()) if (!next.has(id)) this.correlators.set(server, id, null);
+    for (const [id, entry] of next) this.correlators.set(server, id, correlatorOf(entry.call));
     this.loaded.add(server);
     this.changes.markCallList(server);
     for (const id of previous.keys()) this.changes.markCall(server, id);
@@ -132,12 +153,55 @@ export class DashboardModel {
       return NOTHING;
     }
     const known = this.servers.has(event.server);
+    const spreadBefore = this.touchesSpreadMeeting(event);
     this.route(event);
     return {
       refetchServers:
         !known || event.type === 'server.connected' || event.type === 'server.disconnected',
       refetchCalls: known && event.type === 'server.connected',
+      refetchMeetingHints:
+        event.type === 'meeting.started' ||
+        event.type === 'meeting.ended' ||
+        spreadBefore ||
+        this.touchesSpreadMeeting(event),
     };
+  }
+
+  /** The daemon's word on its meetings (GET /api/meetings); unchanged hints redraw nothing. */
+  setMeetingHints(views: MeetingHintView[]): void {
+    const hints = meetingHintsFrom(views);
+    const text = hintsText(hints);
+    if (text === this.hintsAsText) return;
+    this.hints = hints;
+    this.hintsAsText = text;
+    this.changes.markMeetingHints();
+  }
+
+  /** Meetings with calls on two or more bridges, by name. */
+  spreadMeetings(): SpreadMeeting[] {
+    const entries: CallEntry[] = [];
+    for (const { server, callId } of this.correlators.spreadCalls()) {
+      const entry = this.call(server, callId);
+      if (entry) entries.push(entry);
+    }
+    return groupSpreadMeetings(entries, this.hints);
+  }
+
+  /** The id of the spread meeting this call is part of (it is shown there, not in its server's card). */
+  spreadMeetingOf(server: string, callId: string): string | undefined {
+    return this.correlators.spreadMeetingOf(server, callId);
+  }
+
+  hasSpreadMeetings(): boolean {
+    return this.correlators.hasSpread();
+  }
+
+  /** Participants of every server, each person once although several bridges may list them. */
+  participantTotal(): number {
+    let total = 0;
+    for (const name of this.servers.keys()) total += this.participantCount(name);
+    for (const meeting of this.spreadMeetings()) total -= duplicateListings(meeting);
+    return total;
   }
 
   serverNames(): string[] {
@@ -183,5 +247,18 @@ export class DashboardModel {
 
   private apply(event: CmsEvent): void {
     applyEvent(this.live, event, this.changes);
+    if ('callId' in event) {
+      const entry = this.call(event.server, event.callId);
+      this.correlators.set(event.server, event.callId, entry ? correlatorOf(entry.call) : null);
+    }
+  }
+
+  /** Whether the event's call is, or is about to be, part of a spread meeting. */
+  private touchesSpreadMeeting(event: CmsEvent): boolean {
+    if (!('callId' in event)) return false;
+    return (
+      this.correlators.spreadMeetingOf(event.server, event.callId) !== undefined ||
+      this.correlators.isSpread(correlatorOf(event.call))
+    );
   }
 }

@@ -1,13 +1,17 @@
 // Draws the model into the page and keeps it current. Servers and calls each own one element,
-// redrawn only when the model says they changed; the order of calls follows their names.
-// The parts are drawn by view/: this class decides what to redraw and where it goes.
+// redrawn only when the model says they changed; the order of calls follows their names. Calls
+// that are parts of a meeting spread over several bridges are drawn in that meeting's card, above
+// the servers, instead of in their servers' cards; they move back when the meeting is on one
+// bridge again. The parts are drawn by view/: this class decides what to redraw and where it goes.
 import type { ControlClient } from './control.js';
 import { h, setText } from './dom.js';
 import type { FeedStatus } from './feed.js';
 import { showsServer, visibleRoster, type Filter } from './filter.js';
 import { historyKey, type Changes, type DashboardModel } from './model.js';
+import { callKey } from './model/meetings.js';
 import { createCallElements, drawCall } from './view/call-card.js';
 import { HistoryPanel, type Selection } from './view/history-panel.js';
+import { MeetingsSection } from './view/meetings-section.js';
 import { refreshRelativeTimes } from './view/relative-time.js';
 import {
   createServerElements,
@@ -32,6 +36,9 @@ export class DashboardView {
   private readonly list: HTMLElement;
   private readonly placeholder: HTMLElement;
   private readonly history: HistoryPanel;
+  private readonly meetings: MeetingsSection;
+  /** The calls (callKey) drawn in meeting cards at the last redraw, to see which move in or out. */
+  private inMeetings = new Map<string, { server: string; callId: string }>();
   private filter: Filter;
   private selection: Selection | null = null;
   private serversKnown = false;
@@ -49,12 +56,13 @@ export class DashboardView {
     this.list = h('div', { class: 'servers', testid: 'servers' });
     this.placeholder = h('p', { class: 'placeholder', testid: 'placeholder' }, 'Loading…');
     this.history = new HistoryPanel(() => this.actions.closeHistory());
+    this.meetings = new MeetingsSection((server, callId) => this.actions.selectCall(server, callId));
     root.replaceChildren(
       this.topBar.element,
       h(
         'main',
         { class: 'layout' },
-        h('div', { class: 'layout__servers' }, this.placeholder, this.list),
+        h('div', { class: 'layout__servers' }, this.placeholder, this.meetings.element, this.list),
         this.history.element,
       ),
     );
@@ -73,7 +81,8 @@ export class DashboardView {
 
   /** Redraws one call (its control state changed). */
   refreshCall(server: string, callId: string): void {
-    this.renderCall(server, callId);
+    if (this.model.spreadMeetingOf(server, callId) !== undefined) this.renderMeetings();
+    else this.renderCall(server, callId);
   }
 
   setFeedStatus(status: FeedStatus): void {
@@ -96,6 +105,7 @@ export class DashboardView {
     for (const sel of [previous, selection]) {
       if (sel) this.renderCall(sel.server, sel.callId);
     }
+    this.renderMeetings();
     this.renderHistory();
   }
 
@@ -109,14 +119,44 @@ export class DashboardView {
   render(changes: Changes): void {
     if (changes.serverList) this.renderServerList();
     for (const name of changes.servers) this.renderServerHead(name);
-    for (const [server, ids] of changes.calls) {
-      for (const id of ids) this.renderCall(server, id);
-      this.orderCalls(server);
-    }
+    for (const [server, ids] of changes.calls) for (const id of ids) this.renderCall(server, id);
+    if (changes.meetingHints || changes.serverList || this.touchesMeetings(changes.calls)) this.renderMeetings();
+    for (const server of changes.calls.keys()) this.orderCalls(server);
     if (this.selection && changes.histories.has(historyKey(this.selection.server, this.selection.callId))) {
       this.renderHistory();
     }
     if (changes.serverList || changes.servers.size || changes.calls.size) this.topBar.renderTotals();
+  }
+
+  /** Whether a changed call is, or was at the last redraw, part of a spread meeting. */
+  private touchesMeetings(calls: Changes['calls']): boolean {
+    for (const [server, ids] of calls) {
+      for (const id of ids) {
+        if (this.inMeetings.has(callKey(server, id)) || this.model.spreadMeetingOf(server, id) !== undefined) return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Redraws the meeting cards; the calls that moved into or out of a meeting since the last
+   * redraw are drawn in (or taken out of) their server cards.
+   */
+  private renderMeetings(): void {
+    const meetings = this.model.spreadMeetings();
+    this.meetings.render(meetings, this.filter, this.selection, this.control);
+    const now = new Map<string, { server: string; callId: string }>();
+    for (const meeting of meetings) {
+      for (const entry of meeting.calls) now.set(callKey(entry.server, entry.call.id), { server: entry.server, callId: entry.call.id });
+    }
+    const moved = new Set<string>();
+    for (const [key, ref] of [...this.inMeetings, ...now]) {
+      if (this.inMeetings.has(key) && now.has(key)) continue;
+      this.renderCall(ref.server, ref.callId);
+      moved.add(ref.server);
+    }
+    this.inMeetings = now;
+    for (const server of moved) this.orderCalls(server);
   }
 
   /** Relative times ("12 s ago") move on without any event. */
@@ -134,6 +174,7 @@ export class DashboardView {
       for (const id of ids) this.renderCall(name, id);
       this.orderCalls(name);
     }
+    this.renderMeetings();
     this.topBar.renderTotals();
     this.renderHistory();
   }
@@ -180,7 +221,9 @@ export class DashboardView {
   private renderCall(server: string, callId: string): void {
     const elements = this.serverElements.get(server);
     if (!elements) return;
-    const entry = this.model.call(server, callId);
+    // A part of a spread meeting is drawn in the meeting's card instead.
+    const inMeeting = this.model.spreadMeetingOf(server, callId) !== undefined;
+    const entry = inMeeting ? undefined : this.model.call(server, callId);
     let call = elements.callElements.get(callId);
     const roster = entry ? visibleRoster(entry, this.filter) : null;
     if (!entry || !roster) {

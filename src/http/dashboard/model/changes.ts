@@ -11,6 +11,8 @@ export interface Changes {
   calls: Map<string, Set<string>>;
   /** Calls (by historyKey) whose event history grew. */
   histories: Set<string>;
+  /** The daemon's meeting hints changed: every spread meeting is redrawn. */
+  meetingHints: boolean;
 }
 
 export class ChangeTracker {
@@ -35,6 +37,10 @@ export class ChangeTracker {
     return ids;
   }
 
+  markMeetingHints(): void {
+    this.pending.meetingHints = true;
+  }
+
   markHistory(key: string): void {
     this.pending.histories.add(key);
   }
@@ -47,5 +53,5 @@ export class ChangeTracker {
 }
 
 function emptyChanges(): Changes {
-  return { serverList: false, servers: new Set(), calls: new Map(), histories: new Set() };
+  return { serverList: false, servers: new Set(), calls: new Map(), histories: new Set(), meetingHints: false };
 }

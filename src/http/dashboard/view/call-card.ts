@@ -1,11 +1,13 @@
 // One call's card: its head (name, type, count, flags) as the button that opens its history, and
-// its roster of participants with their states; with call control, its buttons (control-buttons.ts).
+// its roster of participants (roster.ts); with call control, its buttons (control-buttons.ts).
 import type { ParticipantState } from '../api.js';
 import type { ControlClient } from '../control.js';
-import { append, h, type Child } from '../dom.js';
+import { h, type Child } from '../dom.js';
 import { countLabel } from '../format.js';
 import type { CallEntry } from '../model.js';
 import { callControls, participantControls } from './control-buttons.js';
+import { pill } from './pill.js';
+import { drawRoster } from './roster.js';
 
 /**
  * One call's elements live as long as the call: only their contents are redrawn, so a click
@@ -79,70 +81,9 @@ export function drawCall(
   elements.actions.hidden = control === null;
   elements.actions.replaceChildren(...(control ? [callControls(control, entry.server, call)] : []));
 
-  const hidden = entry.roster.size - roster.length;
-  elements.roster.replaceChildren();
-  append(elements.roster, [
-    roster.map((participant) =>
-      participantElement(participant, control && participantControls(control, entry.server, call.id, participant)),
-    ),
-    entry.roster.size === 0 ? h('li', { class: 'roster__empty' }, 'Nobody on the roster yet.') : null,
-    hidden > 0 ? h('li', { class: 'roster__empty' }, `${hidden} more not matching the search`) : null,
-  ]);
-}
-
-function participantElement(participant: ParticipantState, controls: HTMLElement | null): HTMLElement {
-  const flags: Child[] = [];
-  if (participant.state) {
-    flags.push(h('span', { class: `pstate pstate--${cssToken(participant.state)}`, testid: 'participant-state' }, participant.state));
-  }
-  if (participant.direction) {
-    const incoming = participant.direction === 'incoming';
-    const outgoing = participant.direction === 'outgoing';
-    flags.push(
-      h(
-        'span',
-        { class: 'direction', testid: 'participant-direction', title: participant.direction },
-        incoming ? '↘ in' : outgoing ? '↗ out' : participant.direction,
-      ),
-    );
-  }
-  if (participant.audioMuted) flags.push(pill('Mic off', 'muted', 'audio-muted'));
-  if (participant.videoMuted) flags.push(pill('Camera off', 'muted', 'video-muted'));
-  if (participant.activeSpeaker) flags.push(pill('Speaking', 'speaker', 'active-speaker'));
-  if (participant.presenter) flags.push(pill('Presenting', 'presenter', 'presenter'));
-  return h(
-    'li',
-    {
-      class: participant.activeSpeaker ? 'participant participant--speaking' : 'participant',
-      testid: 'participant',
-      title: participant.layout ? `layout: ${participant.layout}` : undefined,
-      data: {
-        participantId: participant.id,
-        participantName: participant.name ?? '',
-        state: participant.state,
-        direction: participant.direction,
-        audioMuted: participant.audioMuted ?? undefined,
-        videoMuted: participant.videoMuted ?? undefined,
-        activeSpeaker: participant.activeSpeaker ?? undefined,
-        presenter: participant.presenter ?? undefined,
-      },
-    },
-    h(
-      'div',
-      { class: 'participant__who' },
-      h('span', { class: 'participant__name', testid: 'participant-name' }, participant.name || '(no name)'),
-      participant.uri ? h('span', { class: 'participant__uri', testid: 'participant-uri' }, participant.uri) : null,
-    ),
-    h('div', { class: 'participant__flags' }, flags),
-    controls,
-  );
-}
-
-function pill(text: string, kind: string, testid: string): HTMLElement {
-  return h('span', { class: `pill pill--${kind}`, testid }, text);
-}
-
-/** Server-sent values used in class names are reduced to letters and digits. */
-function cssToken(value: string): string {
-  return value.replace(/[^A-Za-z0-9_-]/g, '');
+  const rows = roster.map((participant) => ({
+    participant,
+    controls: control && participantControls(control, entry.server, call.id, participant),
+  }));
+  drawRoster(elements.roster, rows, entry.roster.size);
 }

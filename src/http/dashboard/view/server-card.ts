@@ -1,8 +1,10 @@
 // One server's card: its head (host, state, connection, rates, last error, counters) and the list
 // its call cards are kept in, in call-name order, with a word when the list is empty or stale.
+// Its calls that are parts of meetings spread over several bridges are shown in those meetings'
+// cards instead (meetings-section.ts): the card says how many, and still counts them.
 import type { ServerView } from '../api.js';
 import { append, h, setText, type Child } from '../dom.js';
-import { dateTime, rate, serverTrouble, splitWords, stateInWords } from '../format.js';
+import { countLabel, dateTime, rate, serverTrouble, splitWords, stateInWords } from '../format.js';
 import type { DashboardModel } from '../model.js';
 import type { CallElements } from './call-card.js';
 import { timeElement } from './relative-time.js';
@@ -19,6 +21,7 @@ export interface ServerElements {
   error: HTMLElement;
   counters: HTMLElement;
   note: HTMLElement;
+  meetingNote: HTMLElement;
   calls: HTMLElement;
   empty: HTMLElement;
   callElements: Map<string, CallElements>;
@@ -38,6 +41,7 @@ export function createServerElements(name: string): ServerElements {
   const error = h('p', { class: 'server__error', testid: 'server-error', hidden: true, attrs: { role: 'alert' } });
   const counters = h('dl', { class: 'counters' });
   const note = h('p', { class: 'server__note', testid: 'server-note', hidden: true });
+  const meetingNote = h('p', { class: 'server__meetings', testid: 'server-meeting-note', hidden: true });
   const calls = h('div', { class: 'calls', testid: 'calls' });
   const empty = h('p', { class: 'empty' }, 'Loading calls…');
   const root = h(
@@ -54,6 +58,7 @@ export function createServerElements(name: string): ServerElements {
     error,
     h('details', { class: 'server__counters' }, h('summary', null, 'Counters'), counters),
     note,
+    meetingNote,
     calls,
     empty,
   );
@@ -68,6 +73,7 @@ export function createServerElements(name: string): ServerElements {
     error,
     counters,
     note,
+    meetingNote,
     calls,
     empty,
     callElements: new Map(),
@@ -133,19 +139,28 @@ export function orderCalls(elements: ServerElements, server: string, model: Dash
   const status = model.servers.get(server);
   const entries = model.callsOf(server);
   const ordered: HTMLElement[] = [];
+  let parts = 0;
   for (const entry of entries) {
+    if (model.spreadMeetingOf(server, entry.call.id) !== undefined) parts += 1;
     const element = elements.callElements.get(entry.call.id);
     if (element) ordered.push(element.root);
   }
   setChildren(elements.calls, ordered);
   let empty = '';
   if (ordered.length === 0) {
-    if (entries.length > 0) empty = 'No call matches the search.';
-    else empty = model.isLoaded(server) ? 'No live calls.' : 'Loading calls…';
+    if (entries.length > parts) empty = 'No call matches the search.';
+    else if (parts === 0) empty = model.isLoaded(server) ? 'No live calls.' : 'Loading calls…';
   }
+  elements.meetingNote.hidden = parts === 0;
+  setText(elements.meetingNote, parts === 0 ? '' : meetingNote(parts));
   elements.empty.hidden = empty === '';
   setText(elements.empty, empty);
   if (model.isLoaded(server)) setText(elements.callCount, String(entries.length));
   setText(elements.participantCount, String(model.participantCount(server)));
   if (status) renderServerNote(elements, status);
+}
+
+function meetingNote(parts: number): string {
+  const calls = countLabel(parts, 'call is part of a meeting', 'calls are parts of meetings');
+  return `${calls} across bridges, shown above.`;
 }

@@ -90,12 +90,12 @@ export class TopBar {
   renderTotals(): void {
     let live = 0;
     let calls = 0;
-    let participants = 0;
     for (const [name, server] of this.model.servers) {
       if (server.state === 'live') live += 1;
       calls += this.model.callCount(name);
-      participants += this.model.participantCount(name);
     }
+    // Every bridge's call counts (each is a call on its server); a person listed by two bridges once.
+    const participants = this.model.participantTotal();
     setText(
       this.totals,
       `${live} of ${countLabel(this.model.servers.size, 'server', 'servers')} live · ` +
