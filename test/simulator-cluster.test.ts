@@ -5,125 +5,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { fetch } from 'undici';
-import { CALL_ELEMENTS, CALL_INFO_ELEMENTS, CALL_ROSTER_ELEMENTS, type ServerMessage, type Subscription } from '../src/protocol/index.js';
-import { formBridgeCluster, startCluster, startMeetingTraffic, type BridgeCluster, type MeetingSnapshot, type SimulatedServer } from '../src/simulator/index.js';
-import type { Probe, ProbeFrame } from '../src/simulator/probe-client.js';
+import { formBridgeCluster, seededRandom, startCluster, startMeetingTraffic, type BridgeCluster, type MeetingSnapshot, type SimulatedServer } from '../src/simulator/index.js';
 import { simulateCommand } from '../src/cli/simulate-command.js';
+import { Follower, type Values } from './helpers/follower.js';
 import { ManualClock } from './helpers/manual-clock.js';
 import { probe, simulator } from './helpers/simulators.js';
 import { waitFor } from './helpers/wait.js';
-
-type Values = Record<string, unknown>;
-interface ModelCall {
-  fields: Values;
-  roster: Map<string, Values>;
-}
-
-/** mulberry32: a seeded generator, so a failing run can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/**
- * A correct client of one bridge: `calls`, then callInfo and callRoster of every call it learns
- * of (one request in flight), every delta applied to its model.
- */
-class Follower {
-  readonly calls = new Map<string, ModelCall>();
-  readonly problems: string[] = [];
-  /** Roster entries received, per call, in order. */
-  readonly rosterLog: Array<{ call: string; participant: string; updateType: string; reason?: string }> = [];
-  private readonly perCall = new Map<string, { info: number; roster: number }>();
-  private readonly indexes = new Map<number, string | undefined>([[1, undefined]]);
-  private nextIndex = 2;
-  private inFlight: number | undefined;
-  private dirty = false;
-
-  constructor(readonly probe: Probe) {
-    probe.onFrame = (frame) => this.receive(frame);
-    this.request();
-  }
-
-  get settled(): boolean {
-    return this.inFlight === undefined && !this.dirty;
-  }
-
-  roster(callId: string | undefined): Map<string, Values> {
-    return this.calls.get(callId ?? '')?.roster ?? new Map();
-  }
-
-  snapshot() {
-    return [...this.calls].map(([id, call]) => ({ id, ...call.fields, roster: [...call.roster].map(([pid, fields]) => ({ id: pid, ...fields })) }));
-  }
-
-  private request(): void {
-    const subs: Subscription[] = [{ index: 1, type: 'calls', elements: CALL_ELEMENTS }];
-    for (const [call, { info, roster }] of this.perCall) {
-      subs.push({ index: info, type: 'callInfo', call, elements: CALL_INFO_ELEMENTS });
-      subs.push({ index: roster, type: 'callRoster', call, elements: CALL_ROSTER_ELEMENTS });
-    }
-    this.dirty = false;
-    this.inFlight = this.probe.subscribe(subs);
-  }
-
-  private receive(frame: ProbeFrame): void {
-    if (frame.kind === 'invalid') return void this.problems.push(`invalid frame ${frame.text.slice(0, 80)}`);
-    if (frame.kind === 'messageAck') {
-      if (frame.ack.status !== 'success') this.problems.push(`failed messageAck ${frame.ack.status}`);
-      this.inFlight = undefined;
-      if (this.dirty) this.request();
-      return;
-    }
-    this.apply(frame.message);
-  }
-
-  private wantChange(): void {
-    this.dirty = true;
-    if (this.inFlight === undefined) this.request();
-  }
-
-  private apply(message: ServerMessage): void {
-    if (message.type === 'subscriptionUpdate') return;
-    if (!this.indexes.has(message.subscriptionIndex)) return void this.problems.push(`${message.type} for unknown index ${message.subscriptionIndex}`);
-    if (message.type === 'callListUpdate') {
-      for (const { call, updateType, reason: _reason, ...fields } of message.updates) {
-        if (updateType === 'add') {
-          this.calls.set(call, { fields, roster: new Map() });
-          const ids = { info: this.nextIndex++, roster: this.nextIndex++ };
-          this.perCall.set(call, ids);
-          this.indexes.set(ids.info, call);
-          this.indexes.set(ids.roster, call);
-          this.wantChange();
-        } else if (updateType === 'update') Object.assign(this.calls.get(call)?.fields ?? {}, fields);
-        else {
-          this.calls.delete(call);
-          this.perCall.delete(call);
-          this.wantChange();
-        }
-      }
-      return;
-    }
-    const callId = this.indexes.get(message.subscriptionIndex) as string;
-    const call = this.calls.get(callId);
-    if (message.type === 'callInfoUpdate') {
-      if (call) Object.assign(call.fields, message.callInfo);
-      return;
-    }
-    for (const { participant, updateType, reason, ...fields } of message.updates) {
-      if (!call) continue;
-      this.rosterLog.push({ call: callId, participant, updateType, ...(reason === undefined ? {} : { reason }) });
-      if (updateType === 'add') call.roster.set(participant, fields);
-      else if (updateType === 'update') Object.assign(call.roster.get(participant) ?? {}, fields);
-      else call.roster.delete(participant);
-    }
-  }
-}
 
 async function follow(server: SimulatedServer): Promise<Follower> {
   return new Follower(await probe(server));
@@ -373,7 +260,7 @@ describe('meeting traffic', () => {
     const { servers, followers, cluster } = await bridges(2, [false, true]);
     const pairs = servers.map((s, i): [SimulatedServer, Follower] => [s, followers[i] as Follower]);
     const clock = new ManualClock();
-    const traffic = startMeetingTraffic(cluster, { rate: 100, random: seeded(5), clock });
+    const traffic = startMeetingTraffic(cluster, { rate: 100, random: seededRandom(5), clock });
     let spread = 0;
     let moves = 0;
     let steps = 0;

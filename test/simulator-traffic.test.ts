@@ -4,15 +4,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { after, describe, test } from 'node:test';
-import {
-  CALL_ELEMENTS,
-  CALL_INFO_ELEMENTS,
-  CALL_ROSTER_ELEMENTS,
-  type ServerMessage,
-  type Subscription,
-} from '../src/protocol/index.js';
-import { startCluster, startControlApi, startSimulator, startTraffic, type SimulatedServer } from '../src/simulator/index.js';
-import { Probe, requestToken, type ProbeFrame } from '../src/simulator/probe-client.js';
+import { seededRandom, startCluster, startControlApi, startSimulator, startTraffic, type SimulatedServer } from '../src/simulator/index.js';
+import { Probe, requestToken } from '../src/simulator/probe-client.js';
+import { Follower } from './helpers/follower.js';
 import { ManualClock } from './helpers/manual-clock.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -20,133 +14,6 @@ const cleanups: Array<() => Promise<unknown> | void> = [];
 after(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
-
-
-/** mulberry32: a seeded generator, so a failing run can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-type Values = Record<string, unknown>;
-interface ModelCall {
-  fields: Values;
-  roster: Map<string, Values>;
-}
-
-/**
- * The least a correct client does: subscribe to calls, then to callInfo and callRoster of every
- * call it learns of, one request in flight at a time, applying every delta to its model.
- */
-class Follower {
-  readonly calls = new Map<string, ModelCall>();
-  readonly problems: string[] = [];
-  private readonly perCall = new Map<string, { info: number; roster: number }>();
-  private readonly indexes = new Map<number, { type: string; call?: string }>([[1, { type: 'calls' }]]);
-  private nextIndex = 2;
-  private inFlight: number | undefined;
-  private dirty = false;
-
-  constructor(readonly probe: Probe) {
-    probe.onFrame = (frame) => this.receive(frame);
-    this.request();
-  }
-
-  /** True once the desired set is what the server last acknowledged. */
-  get settled(): boolean {
-    return this.inFlight === undefined && !this.dirty;
-  }
-
-  private request(): void {
-    const subs: Subscription[] = [{ index: 1, type: 'calls', elements: CALL_ELEMENTS }];
-    for (const [call, { info, roster }] of this.perCall) {
-      subs.push({ index: info, type: 'callInfo', call, elements: CALL_INFO_ELEMENTS });
-      subs.push({ index: roster, type: 'callRoster', call, elements: CALL_ROSTER_ELEMENTS });
-    }
-    this.dirty = false;
-    this.inFlight = this.probe.subscribe(subs);
-  }
-
-  private wantChange(): void {
-    this.dirty = true;
-    if (this.inFlight === undefined) this.request();
-  }
-
-  private receive(frame: ProbeFrame): void {
-    if (frame.kind === 'invalid') {
-      this.problems.push(`invalid frame ${frame.text.slice(0, 80)}`);
-      return;
-    }
-    if (frame.kind === 'messageAck') {
-      if (frame.ack.messageId !== this.inFlight) this.problems.push(`unexpected messageAck ${frame.ack.messageId}`);
-      if (frame.ack.status !== 'success') this.problems.push(`failed messageAck ${frame.ack.status}`);
-      this.inFlight = undefined;
-      if (this.dirty) this.request();
-      return;
-    }
-    this.apply(frame.message);
-  }
-
-  private apply(message: ServerMessage): void {
-    if (message.type === 'subscriptionUpdate') {
-      for (const s of message.subscriptions) {
-        if (!this.indexes.has(s.index)) this.problems.push(`state for unknown index ${s.index}`);
-        if (!['pending', 'active', 'deactivated'].includes(s.state)) this.problems.push(`odd state ${s.state}`);
-      }
-      return;
-    }
-    const sub = this.indexes.get(message.subscriptionIndex);
-    if (!sub) {
-      this.problems.push(`${message.type} for unknown index ${message.subscriptionIndex}`);
-      return;
-    }
-    if (message.type === 'callListUpdate') {
-      for (const { call, updateType, reason: _reason, ...fields } of message.updates) {
-        if (updateType === 'add') {
-          this.calls.set(call, { fields, roster: new Map() });
-          const info = this.nextIndex++;
-          const roster = this.nextIndex++;
-          this.perCall.set(call, { info, roster });
-          this.indexes.set(info, { type: 'callInfo', call });
-          this.indexes.set(roster, { type: 'callRoster', call });
-          this.wantChange();
-        } else if (updateType === 'update') Object.assign(this.calls.get(call)?.fields ?? {}, fields);
-        else {
-          this.calls.delete(call);
-          this.perCall.delete(call);
-          this.wantChange();
-        }
-      }
-      return;
-    }
-    // Late updates for a call already removed are a known race: tolerated, not applied.
-    const call = this.calls.get(sub.call ?? '');
-    if (message.type === 'callInfoUpdate') {
-      if (call) Object.assign(call.fields, message.callInfo);
-      return;
-    }
-    for (const { participant, updateType, reason: _reason, ...fields } of message.updates) {
-      if (!call) continue;
-      if (updateType === 'add') call.roster.set(participant, fields);
-      else if (updateType === 'update') Object.assign(call.roster.get(participant) ?? {}, fields);
-      else call.roster.delete(participant);
-    }
-  }
-
-  /** The model in the shape of World.listCalls(), for comparison. */
-  snapshot() {
-    return [...this.calls].map(([id, call]) => ({
-      id,
-      ...call.fields,
-      roster: [...call.roster].map(([pid, fields]) => ({ id: pid, ...fields })),
-    }));
-  }
-}
 
 /** Waits until the server has nothing in flight and the follower's last request was answered. */
 async function settle(server: SimulatedServer, follower: Follower): Promise<void> {
@@ -165,7 +32,7 @@ describe('traffic', () => {
     const probe = await Probe.open(server);
     cleanups.push(() => probe.close());
     const follower = new Follower(probe);
-    const traffic = startTraffic(server.world, { rate: 500, random: seeded(7), maxCalls: 3 });
+    const traffic = startTraffic(server.world, { rate: 500, random: seededRandom(7), maxCalls: 3 });
     await waitFor(() => probe.messages().length > 1200, 'a busy stream');
     traffic.stop();
     await settle(server, follower);
@@ -200,7 +67,7 @@ describe('traffic', () => {
     const follower = new Follower(probe);
     // The pace runs on a manual clock: two seconds pass exactly, however busy the machine is.
     const clock = new ManualClock();
-    const traffic = startTraffic(server.world, { rate: 40, random: seeded(3), clock });
+    const traffic = startTraffic(server.world, { rate: 40, random: seededRandom(3), clock });
     for (let ms = 0; ms < 2000; ms += 20) {
       await clock.advance(20);
       await server.idle();

@@ -9,24 +9,12 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
-import { startTraffic } from '../src/simulator/index.js';
+import { seededRandom, startTraffic } from '../src/simulator/index.js';
 import { WorldError } from '../src/simulator/world.js';
 import { freePort, getJson, serverEntry, startDaemon, tempDir, writeConfig, type Daemon } from './helpers/daemon.js';
 import { foldPresence, line, listServerFiles, stamp, type FoldReport, type Stamped } from './helpers/event-fold.js';
 import { simulator } from './helpers/simulators.js';
 import { waitFor } from './helpers/wait.js';
-
-/** A small seeded generator (mulberry32), so that a failing run can be replayed with its seed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const KILLS = 9;
 /** A killed run's events may be repeated by the next run only if printed this long before the kill. */
@@ -48,14 +36,14 @@ interface Outcome {
 
 async function killRepeatedly(): Promise<Outcome> {
   const seed = Number(process.env.CMS_EVENTS_CRASH_SEED ?? 20_261_203);
-  const random = seeded(seed);
+  const random = seededRandom(seed);
   const sim = await simulator({ name: 'busy' });
   const dir = tempDir('cms-events-crash-');
   const port = await freePort();
   const api = `http://127.0.0.1:${port}`;
   const config = writeConfig(dir, { servers: [serverEntry(SERVER, sim)], http: { host: '127.0.0.1', port } });
   const stateDir = path.join(dir, 'state');
-  const traffic = startTraffic(sim.world, { rate: 40, maxCalls: 4, random: seeded(seed + 1) });
+  const traffic = startTraffic(sim.world, { rate: 40, maxCalls: 4, random: seededRandom(seed + 1) });
   const records: Stamped[] = [];
   const killedAt: Array<number | undefined> = [];
   const runs: Daemon[] = [];

@@ -5,6 +5,7 @@
 // leaves, calls starting and ending) is run through the pipeline's per-event bookkeeping alone
 // (A) and through the meetings model and that bookkeeping (B), in alternating passes (A B A B …,
 // median). The difference is set against the daemon's CPU per message from the other benchmarks.
+import { seededRandom } from '../../src/simulator/seeded-random.js';
 import type * as State from '../../src/state/index.js';
 import { loadDist } from '../lib/dist.js';
 import { loadNow, type BenchContext, type BenchResult, type Benchmark } from '../lib/report.js';
@@ -13,21 +14,9 @@ import { median, round } from '../lib/stats.js';
 type StateModule = typeof State;
 type Message = { server: string; events: State.CmsEvent[] };
 
-/** A small seeded generator (mulberry32): the same stream every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Real per-server events for `count` messages over `pairs` bridge pairs. */
 function recordStream(state: StateModule, pairs: number, count: number): Message[] {
-  const random = seeded(20261203);
+  const random = seededRandom(20261203);
   const servers = Array.from({ length: pairs * 2 }, (_, i) => `cms-${i}`);
   const models = new Map(servers.map((name) => [name, new state.ServerState({ server: name })]));
   const messages: Message[] = [];

@@ -20,4 +20,5 @@ export { startTraffic, type TrafficOptions } from './traffic.js';
 export { startCluster, type Cluster, type ClusterOptions } from './cluster.js';
 export { formBridgeCluster, type BridgeCluster, type MeetingInstance, type MeetingSnapshot, type MeetingStart } from './bridge-cluster.js';
 export { startMeetingTraffic, type MeetingTrafficOptions } from './meeting-traffic.js';
+export { seededRandom } from './seeded-random.js';
 export { startControlApi, CONTROL_API_ROUTES } from './control-api.js';
