@@ -47,6 +47,53 @@ export const serverConfigSchema = z
     path: ['password'],
   });
 
+const natsUrl = z.url({ protocol: /^(nats|tls|wss?)$/, error: 'must be a nats://, tls://, ws:// or wss:// URL' });
+
+/**
+ * `cluster` (README.md, "Running several instances"): the instances share the server list
+ * through NATS JetStream, each server followed by exactly one of them.
+ */
+export const clusterConfigSchema = z
+  .strictObject({
+    /** One URL, several separated by commas, or a list. */
+    nats: z
+      .union([z.string(), z.array(z.string()).min(1, { error: 'must list at least one NATS server' })])
+      .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter((s) => s.length > 0))
+      .pipe(z.array(natsUrl).min(1, { error: 'must list at least one NATS server' })),
+    /** This instance's name among the others; default `<host name>-<process id>`. Used as a NATS key. */
+    instance: z
+      .string()
+      .regex(/^[-_a-zA-Z0-9]{1,64}$/, { error: 'must be 1–64 letters, digits, "-" or "_"' })
+      .optional(),
+    /** How long a lease lasts without renewal: a dead instance's servers are taken over after about this long. */
+    leaseSeconds: z.number().min(1, { error: 'must be at least 1' }).max(300, { error: 'must be at most 300' }).default(6),
+    credsFile: z.string().min(1).optional(),
+    token: z.string().min(1).optional(),
+    tokenFile: z.string().min(1).optional(),
+    user: z.string().min(1).optional(),
+    password: z.string().min(1).optional(),
+    passwordFile: z.string().min(1).optional(),
+    tls: z
+      .strictObject({
+        ca: z.string().min(1).optional(),
+        cert: z.string().min(1).optional(),
+        key: z.string().min(1).optional(),
+      })
+      .refine((t) => (t.cert === undefined) === (t.key === undefined), { error: 'give cert and key together (a client certificate)' })
+      .optional(),
+  })
+  .refine((c) => [c.credsFile, c.token ?? c.tokenFile, c.user].filter((v) => v !== undefined).length <= 1, {
+    error: 'give at most one way to authenticate: credsFile, token (or tokenFile), or user with password (or passwordFile)',
+    path: ['credsFile'],
+  })
+  .refine((c) => !(c.token !== undefined && c.tokenFile !== undefined), { error: 'give token or tokenFile, not both', path: ['token'] })
+  .refine((c) => c.user !== undefined || (c.password === undefined && c.passwordFile === undefined), {
+    error: 'password and passwordFile need user',
+    path: ['password'],
+  })
+  .refine((c) => !(c.password !== undefined && c.passwordFile !== undefined), { error: 'give password or passwordFile, not both', path: ['password'] })
+  .refine((c) => c.user === undefined || c.password !== undefined || c.passwordFile !== undefined, { error: 'user needs password or passwordFile', path: ['user'] });
+
 export const configSchema = z
   .strictObject({
     servers: z.array(serverConfigSchema).optional(),
@@ -83,6 +130,8 @@ export const configSchema = z
      * memory only.
      */
     stateDir: z.string().min(1).nullable().optional(),
+    /** Several instances sharing the servers through NATS; absent: this process follows every server. */
+    cluster: clusterConfigSchema.optional(),
   })
   .refine((c) => (c.servers === undefined) !== (c.serversUrl === undefined), {
     message: 'give either servers or serversUrl (exactly one)',
@@ -99,3 +148,4 @@ export const configSchema = z
 export type ConfigInput = z.input<typeof configSchema>;
 export type Config = z.output<typeof configSchema>;
 export type ServerConfig = z.output<typeof serverConfigSchema>;
+export type ClusterConfig = z.output<typeof clusterConfigSchema>;
