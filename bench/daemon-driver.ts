@@ -116,7 +116,7 @@ serveCommands({
     const servers = hub?.servers() ?? [];
     for (const server of servers) {
       states[server.state] = (states[server.state] ?? 0) + 1;
-      messagesReceived += server.counters.messagesReceived;
+      messagesReceived += server.counters?.messagesReceived ?? 0;
     }
     const status = {
       ready: servers.length > 0 && servers.every((s) => s.state === 'live'),

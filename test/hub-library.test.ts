@@ -95,7 +95,7 @@ test('a full sink holds the acks to the CMS back until it has room; nothing is l
     await waitFor(() => server.stats().queued > 0, 'messages waiting at the server');
     // The client has read every frame the server sent (its messages, and one messageAck per
     // subscribeRequest), the last of them the message the server waits for: it holds that ack.
-    const client = () => hub.servers()[0]!.counters;
+    const client = () => hub.servers()[0]!.counters!;
     const framesSent = () => server.stats().messagesSent + server.stats().subscribeRequests;
     await waitFor(() => client().messagesReceived === framesSent(), 'the held message to reach the client');
     const still = server.stats();

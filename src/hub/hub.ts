@@ -22,6 +22,8 @@ import { HandlerRegistry, type Handler } from './handlers.js';
 import { createLogger, registerSecret } from './logger.js';
 import { createHubMetrics, type HubMetrics } from './metrics.js';
 import { MeetingHosts } from './meeting-hosts.js';
+import type { ModelJournal } from './model-journal.js';
+import type { FollowedServer, OwnedServers, ServerOwnership, ServerStart } from './ownership.js';
 import { diffServers } from './server-diff.js';
 import { ServerPipeline } from './server-pipeline.js';
 import { SinkFanout, type EventTap } from './sink-fanout.js';
@@ -40,9 +42,20 @@ export interface HubOptions {
   sinks?: Sink[];
   /** Session timing overrides (tests, benchmarks). */
   sessionTimings?: Partial<SessionTimings>;
+  /**
+   * Cluster mode (src/cluster): which configured servers this process follows is decided there;
+   * the models it reconciles against come from there too (no state folder).
+   */
+  ownership?: ServerOwnership;
 }
 
-export interface ServerView extends SessionStatus {
+export interface ServerView extends Omit<SessionStatus, 'state' | 'counters'> {
+  /** `standby` (cluster mode): another instance follows it, or none does yet. */
+  state: SessionStatus['state'] | 'standby';
+  /** Null for a server another instance follows. */
+  counters: SessionStatus['counters'] | null;
+  /** Cluster mode: the instance following it (null: none); absent in single-process mode. */
+  owner?: string | null;
   host: string;
   port: number;
   calls: number;
@@ -73,6 +86,8 @@ export class Hub {
   private pruned = false;
   private sampler: NodeJS.Timeout | undefined;
   private applying: Promise<void> = Promise.resolve();
+  /** Cluster mode: every configured server, whether this process follows it or not. */
+  private readonly configured = new Map<string, ServerTarget>();
   private started = false;
   private stopped = false;
 
@@ -123,8 +138,10 @@ export class Hub {
     this.started = true;
     const baseDir = this.options.configFile ? dirname(resolve(this.options.configFile)) : process.cwd();
     this.fanout.setSinks(this.options.sinks ?? (await createSinks(this.config.sinks, { logger: this.logger, registry: this.metrics.registry, baseDir })));
-    const stateDir = resolveStateDir(this.config, baseDir, this.options.configFile !== undefined);
+    // In cluster mode the published models are the durable state, not a folder.
+    const stateDir = this.options.ownership ? null : resolveStateDir(this.config, baseDir, this.options.configFile !== undefined);
     if (stateDir !== null) this.models = await StoredModels.open(stateDir, this.logger);
+    await this.options.ownership?.start(this.ownedServers());
     this.sampler = setInterval(() => {
       const now = Date.now();
       for (const rt of this.runtimes.values()) rt.sample(now);
@@ -158,6 +175,7 @@ export class Hub {
 
   /** Applies a new server list as a diff; untouched servers are not interrupted. */
   applyServers(targets: ServerTarget[]): Promise<void> {
+    if (this.options.ownership) return this.applyOwnedServers(this.options.ownership, targets);
     this.applying = this.applying.then(async () => {
       if (this.stopped) return;
       const diff = diffServers(new Map([...this.runtimes].map(([name, rt]) => [name, rt.target])), targets);
@@ -196,6 +214,8 @@ export class Hub {
     this.meetingHosts.stop();
     clearInterval(this.sampler);
     await this.applying;
+    // Cluster mode: every server is handed over (flushed, final model published, lease released).
+    await this.options.ownership?.stop();
     await Promise.all([...this.runtimes.keys()].map((name) => this.stopServer(name, 'daemon stopping')));
     await Promise.all(this.fanout.sinks.map((sink) => sink.close()));
     // After the sinks flushed: the last models written claim nothing they did not deliver.
@@ -203,14 +223,22 @@ export class Hub {
   }
 
   servers(): ServerView[] {
-    return [...this.runtimes.values()].map((rt) => ({
+    const ownership = this.options.ownership;
+    const followed = [...this.runtimes.values()].map((rt) => ({
       ...rt.session.status(),
       host: rt.target.host,
       port: rt.target.port,
       calls: rt.session.calls().length,
       eventsPerSecond: rt.eventsPerSecond(),
       restored: rt.state.restored,
+      ...(ownership && { owner: ownership.instance }),
     }));
+    if (!ownership) return followed;
+    // Cluster mode: the servers another instance follows (or none yet) are listed too.
+    const elsewhere: ServerView[] = [...this.configured.values()]
+      .filter((target) => !this.runtimes.has(target.name))
+      .map((target) => standbyView(target, ownership.ownerOf(target.name)));
+    return [...followed, ...elsewhere].sort((a, b) => a.name.localeCompare(b.name));
   }
 
   /** The REST client of a configured server, to act on its calls; undefined for an unknown name. */
@@ -243,10 +271,56 @@ export class Hub {
     return this.fanout.sinks.map((sink) => sink.status());
   }
 
-  /** True when every server's feed is live. */
+  /** True when every server's feed is live; in cluster mode, every server this instance follows is live and every server has an owner. */
   ready(): boolean {
     for (const rt of this.runtimes.values()) if (rt.session.status().state !== 'live') return false;
+    const ownership = this.options.ownership;
+    if (ownership) for (const name of this.configured.keys()) if (ownership.ownerOf(name) === null) return false;
     return true;
+  }
+
+  /** Cluster mode: the configured list is kept whole; which of them run is the ownership's call. */
+  private applyOwnedServers(ownership: ServerOwnership, targets: ServerTarget[]): Promise<void> {
+    this.applying = this.applying.then(async () => {
+      if (this.stopped) return;
+      const diff = diffServers(this.configured, targets);
+      this.configured.clear();
+      for (const target of targets) this.configured.set(target.name, target);
+      await Promise.all([
+        // A server this instance follows that left the list: its calls end here (it still holds the lease).
+        ...diff.removed.filter((name) => this.runtimes.has(name)).map((name) => this.stopServer(name, 'removed from configuration', { endCalls: true })),
+        ...diff.changed
+          .filter((target) => this.runtimes.has(target.name))
+          .map(async (target) => {
+            const previous = this.runtimes.get(target.name)!;
+            await this.stopServer(target.name, 'configuration changed');
+            await this.startServer(target, { state: previous.state, journal: previous.journal, replay: [] }, previous.mayAct);
+          }),
+      ]);
+      ownership.setServers(targets.map((t) => t.name));
+    });
+    return this.applying;
+  }
+
+  /** What the ownership layer may do with this hub's servers. */
+  private ownedServers(): OwnedServers {
+    return {
+      follow: async (name, start, mayAct) => {
+        const target = this.configured.get(name);
+        if (target === undefined || this.stopped) return undefined;
+        await this.stopServer(name, 'taken over again');
+        await this.startServer(target, start, mayAct);
+        const pipeline = this.runtimes.get(name)!;
+        const followed: FollowedServer = { name, get state() { return pipeline.state; }, settled: () => pipeline.settled() };
+        return followed;
+      },
+      unfollow: (name, reason) => this.stopServer(name, reason),
+      retire: (name) => this.stopServer(name, 'removed from configuration', { endCalls: true }),
+      settled: async (name) => {
+        const pipeline = this.runtimes.get(name);
+        if (pipeline) await pipeline.drained();
+      },
+    };
   }
 
   /**
@@ -268,7 +342,7 @@ export class Hub {
    * before a restart, so that its calls are not announced again; the journal's events go to the
    * sinks again before the server connects.
    */
-  private async startServer(target: ServerTarget, from?: Partial<Restored>): Promise<void> {
+  private async startServer(target: ServerTarget, from?: ServerStart, mayAct?: () => boolean): Promise<void> {
     const state = from?.state;
     registerSecret(target.password);
     const logger = this.logger.child({ server: target.name });
@@ -308,9 +382,10 @@ export class Hub {
       dispatching: () => !this.handlers.isEmpty,
       ackAfterHandlers: dispatch.ackAfterHandlers,
       openSession: (receiver) =>
-        createSession({ target, logger, timings: this.options.sessionTimings, ...(state && { state }), receiver }),
+        createSession({ target, logger, timings: this.options.sessionTimings, ...(state && { state }), receiver, ...(mayAct && { mayAct }) }),
       ...(from?.journal && { journal: from.journal }),
       meetings: this.meetingModel,
+      ...(mayAct && { mayAct }),
     });
     // Its calls known from before (a restart, a replaced session) are in the meetings without news.
     if (state) this.meetingModel.restore(target.name, state.stored());
@@ -318,7 +393,8 @@ export class Hub {
     this.runtimes.set(target.name, pipeline);
     this.contexts.set(target.name, context);
     // A model with a journal after it differs from its file: it is written at the next round.
-    if (from?.journal) this.models?.follow(target.name, pipeline, from.journal, (from.replay?.length ?? 0) > 0);
+    // (With a state folder, the journal is the one StoredModels opened for this server.)
+    if (from?.journal) this.models?.follow(target.name, pipeline, from.journal as ModelJournal, (from.replay?.length ?? 0) > 0);
     if (from?.replay?.length) await pipeline.replay(from.replay);
     session.start();
   }
@@ -349,6 +425,25 @@ export class Hub {
     this.clients.delete(name);
     await client?.close();
   }
+}
+
+/** A server another instance follows (or nobody yet), as GET /api/servers lists it in cluster mode. */
+function standbyView(target: ServerTarget, owner: string | null): ServerView {
+  return {
+    name: target.name,
+    state: 'standby',
+    since: new Date().toISOString(),
+    connectedSince: null,
+    lastError: null,
+    nextAttemptAt: null,
+    counters: null,
+    host: target.host,
+    port: target.port,
+    calls: 0,
+    eventsPerSecond: 0,
+    restored: false,
+    owner,
+  };
 }
 
 /** Creates a hub from a config object (validated here) or an already validated config. */

@@ -15,8 +15,12 @@ import { eventLine } from '../state/event-line.js';
 import type { Meetings } from '../state/meetings.js';
 import type { ServerState } from '../state/server-state.js';
 import { AckGate, type ServerDispatcher } from './dispatcher.js';
-import type { ModelJournal } from './model-journal.js';
 import type { SinkFanout } from './sink-fanout.js';
+
+/** Where each message's lines are written before any sink gets them (model-journal.ts; in cluster mode, NATS). */
+export interface EventJournal {
+  append(lines: readonly string[]): void;
+}
 
 export interface ServerPipelineParts {
   target: ServerTarget;
@@ -29,9 +33,14 @@ export interface ServerPipelineParts {
   /** Builds the session; `receive` is this pipeline's entry for its events. */
   openSession: (receive: ServerPipeline['receive']) => Session;
   /** With a state folder: every event is journaled before the sinks get it (hub/model-journal.ts). */
-  journal?: ModelJournal;
+  journal?: EventJournal;
   /** The meetings across all servers, which this server's events feed. */
   meetings?: Meetings;
+  /**
+   * Cluster mode: false once this instance may no longer act for the server (its lease is gone).
+   * Its events then go nowhere but server.* (a last server.disconnected may still be printed).
+   */
+  mayAct?: () => boolean;
 }
 
 export class ServerPipeline {
@@ -42,8 +51,10 @@ export class ServerPipeline {
   #totalEvents = 0;
   #samples: { at: number; total: number }[] = [];
   readonly #fanout: SinkFanout;
-  readonly journal: ModelJournal | undefined;
+  readonly journal: EventJournal | undefined;
   readonly #meetings: Meetings | undefined;
+  /** Cluster mode: the server's guard (undefined: always). */
+  readonly mayAct: (() => boolean) | undefined;
   #replaying = false;
   readonly #dispatching: () => boolean;
   readonly #ackAfterHandlers: boolean;
@@ -64,11 +75,13 @@ export class ServerPipeline {
     this.#ackAfterHandlers = parts.ackAfterHandlers;
     this.journal = parts.journal;
     this.#meetings = parts.meetings;
+    this.mayAct = parts.mayAct;
     this.session = parts.openSession(this.receive);
   }
 
   /** One message's events (the per-message path). */
   readonly receive = (produced: CmsEvent[], messageId: number | undefined): Delivery | undefined => {
+    if (this.mayAct !== undefined && !this.mayAct()) return this.#receiveFenced(produced);
     // A replayed journal already holds its meeting events, and the model it restored already counts in the meetings.
     const events = this.#meetings === undefined || this.#replaying ? produced : this.#meetings.apply(this.target.name, produced);
     for (const event of events) this.#count(event.type);
@@ -101,6 +114,11 @@ export class ServerPipeline {
   /** True when every event applied to the model was handed to the sinks (what a stored model may claim). */
   settled(): boolean {
     return this.#waiting === 0 && !this.#fanout.blocked;
+  }
+
+  /** Resolves once settled() (polled: a handover waits for this, nothing on the message path does). */
+  async drained(): Promise<void> {
+    while (!this.settled()) await new Promise((resolve) => setTimeout(resolve, 10));
   }
 
   get state(): ServerState {
@@ -147,7 +165,9 @@ export class ServerPipeline {
     this.#pending = undefined;
     this.#pendingGate = undefined;
     // A sink that fills up here holds back the next ack: the next receive() sees it blocked.
-    if (events !== undefined) void this.#handOut(events, this.#pendingId);
+    // The lease may have ended between receive() and the ack: then these are the next owner's.
+    if (events !== undefined && this.mayAct !== undefined && !this.mayAct()) this.#receiveFenced(events);
+    else if (events !== undefined) void this.#handOut(events, this.#pendingId);
     if (gate !== undefined) this.dispatcher.settle(gate, acked);
   }
 
@@ -159,6 +179,13 @@ export class ServerPipeline {
     const journaled = lines.filter((_, k) => !events[k]!.type.startsWith('server.'));
     if (journaled.length > 0) this.journal.append(journaled);
     return this.#fanout.write(events, messageId, lines);
+  }
+
+  /** Past the lease: only server.* events go out (to the sinks alone); the rest is the next owner's to announce. */
+  #receiveFenced(events: CmsEvent[]): undefined {
+    const serverEvents = events.filter((event) => event.type.startsWith('server.'));
+    if (serverEvents.length > 0) void this.#fanout.write(serverEvents, undefined);
+    return undefined;
   }
 
   #count(type: string): void {

@@ -32,6 +32,8 @@ export interface ConnectionHost {
   readonly log: Logger;
   readonly timings: SessionTimings;
   readonly clock: Clock;
+  /** False once the session may no longer act for its server (cluster mode: the lease is gone). */
+  mayAct(): boolean;
   /** The socket is open and the first request is about to go out. */
   subscribing(conn: FeedConnection): void;
   /** Every subscription of the first request is active: returns the server.connected event. */
@@ -128,6 +130,12 @@ export class FeedConnection implements DataMessageContext, Acker {
 
   ack(messageId: number): boolean {
     if (this.#disposed || this.#socket === undefined) return false;
+    if (!this.#host.mayAct()) {
+      // Another instance may own the server now: no ack from here, and no socket to ack with.
+      this.#socket.terminate();
+      this.fail(new TransportError('closed', 'LEASE_LOST', `${this.#host.where}: this instance no longer holds the server's lease`));
+      return false;
+    }
     this.#socket.send(buildAck(messageId));
     this.#host.counters.acksSent++;
     return true;

@@ -60,6 +60,7 @@ class CmsSession implements Session, ConnectionHost {
   readonly #tls: TlsConfig;
   readonly #slots: ConnectSlots;
   readonly #backoff: Backoff;
+  readonly #mayAct: () => boolean;
 
   #status: SessionState = 'stopped';
   #since: number;
@@ -91,6 +92,7 @@ class CmsSession implements Session, ConnectionHost {
     this.delivery = new OrderedDelivery(options.receiver, this.log);
     this.#backoff = new Backoff({ initialMs: this.timings.backoffInitialMs, maxMs: this.timings.backoffMaxMs, random: options.random });
     this.#since = this.clock.now();
+    this.#mayAct = options.mayAct ?? (() => true);
   }
 
   // ---- public API ---------------------------------------------------------------------------
@@ -143,6 +145,10 @@ class CmsSession implements Session, ConnectionHost {
   }
 
   // ---- ConnectionHost: what the current connection reports ---------------------------------
+
+  mayAct(): boolean {
+    return this.#mayAct();
+  }
 
   subscribing(conn: FeedConnection): void {
     if (conn === this.#current) this.#enter('subscribing');

@@ -67,6 +67,12 @@ export interface SessionOptions {
    * the new connection reconciles against it instead of announcing every call again.
    */
   state?: ServerState;
+  /**
+   * Cluster mode: false once this instance may no longer act for the server (its lease's local
+   * deadline passed). Asked before every ack; when false the message is not acked and the
+   * socket is torn down at once (no close handshake), so the next owner is the only one acking.
+   */
+  mayAct?: () => boolean;
 }
 
 // the server closed the socket

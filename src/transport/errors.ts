@@ -18,7 +18,8 @@ export type TransportErrorCode =
   | 'TOKEN_REFUSED' // handshake: the token request answered an error status other than 401
   | 'UPGRADE_REFUSED' // handshake: the WebSocket upgrade answered something other than 101
   | 'PROTOCOL' // protocol: the server broke the protocol
-  | 'CLOSED'; // closed: the server (or the network) closed an open socket
+  | 'CLOSED' // closed: the server (or the network) closed an open socket
+  | 'LEASE_LOST'; // closed: cluster mode, this instance no longer holds the server's lease
 
 export interface TransportErrorOptions {
   cause?: unknown;

@@ -1,0 +1,50 @@
+// Cluster mode as the hub sees it: another part (src/cluster) decides which of the configured
+// servers this process follows, and when it must stop. The hub hands it the server list and
+// follows or stops each server as told; every ack and every hand-out to the sinks first asks
+// the server's guard. Without an ownership, the hub follows every configured server itself.
+import type { CmsEvent } from '../state/events.js';
+import type { ServerState } from '../state/server-state.js';
+import type { ModelSource } from './model-writer.js';
+import type { EventJournal } from './server-pipeline.js';
+
+/** What a server starts from: the model to reconcile against, events to hand out again first, where to journal. */
+export interface ServerStart {
+  state?: ServerState;
+  replay?: CmsEvent[];
+  journal?: EventJournal;
+}
+
+/** A server this process follows, as the ownership layer keeps its model. */
+export interface FollowedServer extends ModelSource {
+  readonly name: string;
+}
+
+/** What the hub lets the ownership layer do. */
+export interface OwnedServers {
+  /**
+   * Follows a configured server from `start`; `mayAct` is asked before every ack and hand-out.
+   * Undefined when `name` is not configured (any more).
+   */
+  follow(name: string, start: ServerStart, mayAct: () => boolean): Promise<FollowedServer | undefined>;
+  /** Stops following `name`; one server.disconnected says why. */
+  unfollow(name: string, reason: string): Promise<void>;
+  /**
+   * The server left the configuration: its calls end (synthetic, so every join gets its leave)
+   * while this process may still act for it, then it is stopped.
+   */
+  retire(name: string): Promise<void>;
+  /** Waits until everything `name` applied was handed to the sinks (a graceful handover). */
+  settled(name: string): Promise<void>;
+}
+
+export interface ServerOwnership {
+  start(servers: OwnedServers): Promise<void>;
+  /** The configured servers, whenever the list changes (every instance has the same list). */
+  setServers(names: readonly string[]): void;
+  /** Hands every server over (graceful stop); resolves when they are released. */
+  stop(): Promise<void>;
+  /** The instance following `server`, or null when none does; undefined when not known. */
+  ownerOf(server: string): string | null;
+  /** This instance's name. */
+  readonly instance: string;
+}
