@@ -22,6 +22,14 @@ export function leaseMargin(leaseMs: number): number {
   return Math.max(0.15 * leaseMs, Math.min(1_000, 0.3 * leaseMs));
 }
 
+/**
+ * The longest a renewal waits for NATS's answer (nats.js's default JetStream timeout). Never
+ * longer than the time left before the deadline either: a later answer could only say 'lost'.
+ */
+export const RENEW_TIMEOUT_MS = 5_000;
+/** A floor, so that a renewal sent just before the deadline still has a chance to be answered. */
+const MIN_RENEW_TIMEOUT_MS = 100;
+
 export class Lease {
   readonly server: string;
   readonly key: string;
@@ -77,8 +85,9 @@ export class Lease {
   async renew(): Promise<RenewOutcome> {
     if (this.#lost) return 'lost';
     const sentAt = this.#clock.now();
+    const timeoutMs = Math.min(RENEW_TIMEOUT_MS, Math.max(MIN_RENEW_TIMEOUT_MS, this.#deadline - sentAt));
     try {
-      this.#revision = await this.#kv.update(this.key, this.#value, this.#revision);
+      this.#revision = await this.#kv.update(this.key, this.#value, this.#revision, timeoutMs);
       // A renewal that answers after the deadline does not bring the lease back: acts already stopped.
       if (this.#clock.now() >= this.#deadline) {
         this.#lost = true;
