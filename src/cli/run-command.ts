@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { startHttpServer, type RunningHttpServer } from '../http/server.js';
 import { ConfigError, createHub, createLogger, loadConfigFile, registerSecret, resolveSecret, type Hub } from '../hub/index.js';
 import { FolderLockedError } from '../folder-lock.js';
+import { ClusterOwnership } from '../cluster/index.js';
 import { loadHandlersModule } from './handlers-module.js';
 import { runUntilSignal } from './lifecycle.js';
 
@@ -23,7 +24,15 @@ export function runCommand(): Command {
       }
       const { config, file, baseDir } = loaded;
       const logger = createLogger({ level: (options.logLevel ?? config.log?.level ?? 'info') as 'info' });
-      const hub: Hub = createHub(config, { configFile: file, logger });
+      let ownership: ClusterOwnership | undefined;
+      try {
+        if (config.cluster) ownership = new ClusterOwnership({ config: config.cluster, baseDir, origin: file, logger });
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        process.stderr.write(`invalid config:\n${error.message}\n`);
+        process.exit(2);
+      }
+      const hub: Hub = createHub(config, { configFile: file, logger, ...(ownership && { ownership }) });
       if (config.handlers) {
         try {
           await loadHandlersModule(hub, config.handlers, baseDir);

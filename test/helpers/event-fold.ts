@@ -106,6 +106,11 @@ export interface FoldOptions {
   killedAt: ReadonlyArray<number | undefined>;
   /** How long before its kill a run's events may be repeated by the next run. */
   windowMs: number;
+  /**
+   * The runs are instances running side by side (cluster mode), not one after the other: a
+   * repeat may come from any other instance (the one that took the server over).
+   */
+  concurrent?: boolean;
 }
 
 /**
@@ -124,7 +129,7 @@ export function foldPresence(records: readonly Stamped[], options: FoldOptions):
   const repeatAllowed = (first: Stamped, second: Stamped): string | undefined => {
     const killedAt = options.killedAt[first.run];
     if (killedAt === undefined) return `the first was written by run ${first.run}, which was not killed`;
-    if (second.run <= first.run) return `both were written by run ${first.run}`;
+    if (options.concurrent ? second.run === first.run : second.run <= first.run) return `both were written by run ${first.run}`;
     const before = killedAt - first.at;
     if (before > options.windowMs) return `the first was written ${before} ms before run ${first.run} was killed (allowed: ${options.windowMs} ms)`;
     report.longestRepeatBeforeKillMs = Math.max(report.longestRepeatBeforeKillMs, before);

@@ -1,0 +1,293 @@
+// Cluster mode (README.md, "Running several instances"): this instance's share of the servers.
+// Every half second it looks at the live instances and the leases (watched in NATS) and
+// placement.ts says which free servers to try and which one to hand over; a server is followed
+// only once its lease is taken, from the model its last owner published plus the journal after
+// it (takeover.ts). Each lease is renewed every third of its length; at its local deadline the
+// server is dropped at once (the guard already refuses every ack and hand-out by then). A
+// graceful stop hands every server over: no more acks, the final model published, the lease
+// released, so the next owner starts at once instead of waiting for the lease to expire.
+import { hostname } from 'node:os';
+import type { ConnectionOptions } from '@nats-io/nats-core';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import { realClock, sleep, type Clock, type TimerHandle } from '../clock.js';
+import type { ClusterConfig } from '../hub/config-schema.js';
+import type { FollowedServer, OwnedServers, ServerOwnership } from '../hub/ownership.js';
+import { openSharedObjects, type SharedObjects } from './buckets.js';
+import { serverKey } from './keys.js';
+import { Lease } from './lease.js';
+import { LeaseWatch } from './lease-watch.js';
+import { Membership } from './membership.js';
+import { ModelPublisher } from './model-publisher.js';
+import { connectNats, natsOptions } from './nats-connection.js';
+import { placeServers } from './placement.js';
+import { takeOver } from './takeover.js';
+
+const TICK_MS = 500;
+const RECONNECT_MS = 1_000;
+/** How long a graceful handover waits for the server's last events to reach the sinks. */
+const HANDOVER_DRAIN_MS = 5_000;
+
+export interface ClusterOwnershipOptions {
+  config: ClusterConfig;
+  /** Where relative paths in the cluster section start (the config file's folder). */
+  baseDir: string;
+  /** The config file, for errors that name it. */
+  origin: string;
+  logger: Logger;
+  /** Timers; default the real clock. */
+  clock?: Clock;
+  /** Monotonic milliseconds (leases and liveness); default performance.now. */
+  now?: () => number;
+}
+
+interface Owned {
+  lease: Lease;
+  followed: FollowedServer | undefined;
+  renewTimer: TimerHandle | undefined;
+  deadlineTimer: TimerHandle | undefined;
+  /** Being handed over: not dropped again, not re-taken. */
+  releasing: boolean;
+}
+
+/** A name usable as a NATS key: the host name and process id by default. */
+function defaultInstance(): string {
+  return `${hostname()}-${process.pid}`.replace(/[^-_a-zA-Z0-9]/g, '_').slice(0, 64);
+}
+
+export class ClusterOwnership implements ServerOwnership {
+  readonly instance: string;
+  readonly #options: ConnectionOptions;
+  readonly #configuredLeaseMs: number;
+  readonly #log: Logger;
+  readonly #clock: Clock;
+  readonly #now: () => number;
+  #hub: OwnedServers | undefined;
+  #nc: NatsConnection | undefined;
+  #shared: SharedObjects | undefined;
+  #membership: Membership | undefined;
+  #leaseWatch: LeaseWatch | undefined;
+  #publisher: ModelPublisher | undefined;
+  #servers: readonly string[] = [];
+  readonly #owned = new Map<string, Owned>();
+  readonly #acquiring = new Set<string>();
+  #startedAt = 0;
+  #lastMoveAt = Number.NEGATIVE_INFINITY;
+  #tick: TimerHandle | undefined;
+  #stopped = false;
+  #running: Promise<void> | undefined;
+  /** Servers taken over since start (metrics). */
+  takeovers = 0;
+
+  /** Throws a ConfigError when a credential or TLS file of the cluster section cannot be read. */
+  constructor(options: ClusterOwnershipOptions) {
+    this.instance = options.config.instance ?? defaultInstance();
+    this.#options = natsOptions(options.config, options.baseDir, options.origin, this.instance);
+    this.#configuredLeaseMs = options.config.leaseSeconds * 1_000;
+    this.#log = options.logger.child({ instance: this.instance });
+    this.#clock = options.clock ?? realClock;
+    this.#now = options.now ?? (() => performance.now());
+  }
+
+  /** Resolves at once: NATS is reached in the background, for as long as it takes. */
+  async start(servers: OwnedServers): Promise<void> {
+    this.#hub = servers;
+    this.#running = this.#join();
+  }
+
+  setServers(names: readonly string[]): void {
+    const kept = new Set(names);
+    for (const server of this.#owned.keys()) if (!kept.has(server)) void this.#retire(server);
+    this.#servers = [...names];
+  }
+
+  ownerOf(server: string): string | null {
+    if (this.#owned.has(server)) return this.instance;
+    return this.#leaseWatch?.owner(server) ?? null;
+  }
+
+  /** The servers this instance follows now. */
+  owned(): string[] {
+    return [...this.#owned.keys()];
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#clock.clearTimeout(this.#tick);
+    await Promise.all([...this.#owned.keys()].map((server) => this.#release(server, 'daemon stopping')));
+    await this.#publisher?.stop();
+    await this.#membership?.stop().catch(() => undefined);
+    this.#leaseWatch?.stop();
+    await this.#nc?.drain().catch(() => undefined);
+    await this.#running?.catch(() => undefined);
+  }
+
+  /** Connects (retrying for ever, said once), opens the shared objects, joins, starts placing. */
+  async #join(): Promise<void> {
+    let said = false;
+    while (!this.#stopped && this.#shared === undefined) {
+      try {
+        this.#nc ??= await connectNats(this.#options);
+        this.#shared = await openSharedObjects(this.#nc, this.#configuredLeaseMs, this.#log);
+      } catch (error) {
+        if (!said) this.#log.error({ error: (error as Error).message }, 'cannot reach NATS: no server is followed until it can be reached (retrying every second)');
+        said = true;
+        await sleep(this.#clock, RECONNECT_MS);
+      }
+    }
+    const shared = this.#shared;
+    if (shared === undefined || this.#nc === undefined) return;
+    if (said) this.#log.info('NATS reached');
+    const common = { nc: this.#nc, leaseMs: shared.leaseMs, logger: this.#log, clock: this.#clock, now: this.#now };
+    this.#membership = new Membership({ ...common, kv: shared.members, instance: this.instance });
+    this.#leaseWatch = new LeaseWatch({ ...common, kv: shared.leases });
+    this.#publisher = new ModelPublisher(shared.models, this.instance, this.#log, (server) => void this.#lose(server, 'deposed'), this.#clock);
+    await Promise.all([this.#membership.start(), this.#leaseWatch.start()]);
+    this.#startedAt = this.#now();
+    this.#log.info({ leaseMs: shared.leaseMs }, 'joined the cluster');
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    this.#tick = this.#clock.setTimeout(() => {
+      this.#place();
+      this.#schedule();
+    }, TICK_MS);
+  }
+
+  #place(): void {
+    const shared = this.#shared;
+    if (shared === undefined || this.#membership === undefined || this.#leaseWatch === undefined) return;
+    const now = this.#now();
+    const decision = placeServers({
+      me: this.instance,
+      now,
+      leaseMs: shared.leaseMs,
+      startedAt: this.#startedAt,
+      servers: this.#servers,
+      members: this.#membership.members(),
+      leases: this.#leaseWatch.view(),
+      owned: new Set([...this.#owned.keys(), ...this.#acquiring]),
+      lastMoveAt: this.#lastMoveAt,
+    });
+    for (const server of decision.acquire) void this.#acquire(server);
+    for (const server of decision.release) {
+      this.#lastMoveAt = now;
+      void this.#release(server, 'handed over to rebalance');
+    }
+  }
+
+  async #acquire(server: string): Promise<void> {
+    const shared = this.#shared;
+    const hub = this.#hub;
+    if (shared === undefined || hub === undefined || this.#acquiring.has(server) || this.#owned.has(server)) return;
+    this.#acquiring.add(server);
+    const key = serverKey(server);
+    try {
+      const lease = await Lease.acquire(shared.leases, server, key, this.instance, shared.leaseMs, { now: this.#now });
+      if (lease === undefined) return;
+      if (this.#stopped || !this.#servers.includes(server)) {
+        await lease.release().catch(() => undefined);
+        return;
+      }
+      const owned: Owned = { lease, followed: undefined, renewTimer: undefined, deadlineTimer: undefined, releasing: false };
+      this.#owned.set(server, owned);
+      this.#armRenewal(server, owned);
+      const takeover = await takeOver(shared, server, key, lease.epoch, this.#log);
+      if (this.#owned.get(server) !== owned || !lease.valid()) return;
+      const followed = await hub.follow(server, takeover.start, () => lease.valid());
+      if (followed === undefined) {
+        await this.#release(server, 'not configured');
+        return;
+      }
+      if (this.#owned.get(server) !== owned) {
+        await hub.unfollow(server, 'leaseLost');
+        return;
+      }
+      owned.followed = followed;
+      this.#publisher?.track(server, key, followed, takeover.journal, lease, takeover.modelRevision);
+      this.takeovers++;
+      this.#log.info({ server, epoch: lease.epoch }, 'following the server: its lease is held here');
+    } catch (error) {
+      this.#log.error({ server, error: (error as Error).message }, 'taking the server over failed; it is tried again');
+      if (this.#owned.has(server)) await this.#lose(server, 'takeover failed');
+    } finally {
+      this.#acquiring.delete(server);
+    }
+  }
+
+  /** Renewals every third of the lease; the server is dropped when one says the lease is gone, or at the local deadline. */
+  #armRenewal(server: string, owned: Owned): void {
+    const every = (this.#shared?.leaseMs ?? this.#configuredLeaseMs) / 3;
+    const armDeadline = (): void => {
+      this.#clock.clearTimeout(owned.deadlineTimer);
+      owned.deadlineTimer = this.#clock.setTimeout(() => {
+        if (!owned.lease.valid()) void this.#lose(server, 'leaseLost');
+        else armDeadline();
+      }, Math.max(1, owned.lease.remaining()));
+    };
+    const renew = (): void => {
+      owned.renewTimer = this.#clock.setTimeout(async () => {
+        if (this.#owned.get(server) !== owned || owned.releasing) return;
+        const outcome = await owned.lease.renew();
+        if (outcome === 'lost') {
+          void this.#lose(server, 'leaseLost');
+          return;
+        }
+        if (outcome === 'renewed') armDeadline();
+        renew();
+      }, every);
+    };
+    armDeadline();
+    renew();
+  }
+
+  #disarm(owned: Owned): void {
+    this.#clock.clearTimeout(owned.renewTimer);
+    this.#clock.clearTimeout(owned.deadlineTimer);
+  }
+
+  /** The lease is gone (or was never proven): stop at once; the next owner announces what follows. */
+  async #lose(server: string, reason: string): Promise<void> {
+    const owned = this.#owned.get(server);
+    if (owned === undefined) return;
+    this.#owned.delete(server);
+    this.#disarm(owned);
+    owned.lease.abandon();
+    this.#publisher?.untrack(server);
+    this.#log.warn({ server, reason }, 'stopped following the server: this instance cannot prove its lease');
+    await this.#hub?.unfollow(server, 'leaseLost');
+  }
+
+  /** Graceful: no more acks, the last events to the sinks, the final model published, then the lease released. */
+  async #release(server: string, reason: string): Promise<void> {
+    const owned = this.#owned.get(server);
+    if (owned === undefined || owned.releasing) return;
+    owned.releasing = true;
+    this.#clock.clearTimeout(owned.renewTimer);
+    try {
+      await this.#hub?.unfollow(server, reason);
+      if (owned.followed !== undefined) {
+        const until = this.#now() + HANDOVER_DRAIN_MS;
+        while (!owned.followed.settled() && this.#now() < until) await sleep(this.#clock, 10);
+        await this.#publisher?.publishNow(server);
+      }
+    } finally {
+      this.#publisher?.untrack(server);
+      this.#disarm(owned);
+      this.#owned.delete(server);
+      await owned.lease.release().catch((error: unknown) => this.#log.warn({ server, error: (error as Error).message }, 'releasing the lease failed: it expires by itself'));
+      this.#log.info({ server, reason }, 'server handed over');
+    }
+  }
+
+  /** The server left the configuration: the hub ended its calls; its published model goes, then its lease. */
+  async #retire(server: string): Promise<void> {
+    const owned = this.#owned.get(server);
+    if (owned === undefined) return;
+    await this.#release(server, 'removed from configuration');
+    await this.#publisher?.remove(serverKey(server));
+  }
+}

@@ -1,0 +1,74 @@
+// A server's journal in cluster mode: every line its owner hands to the sinks is first published
+// to the server's subject of the journal stream, tagged with the owner's epoch and the
+// generation of the model it goes into. A published model names the generation it includes and
+// the first stream sequence that may hold anything it does not; the next owner replays what
+// lies after it (src/cluster/takeover.ts). The counterpart of the state folder's journal
+// (hub/model-journal.ts), in NATS so that another machine can read it.
+//
+// Publishes are not awaited on the message path: nats.js writes them to the connection in call
+// order, and what is written to the socket reaches NATS even if this process is killed right
+// after. Their acks only move `fromSeq` forward.
+import { headers } from '@nats-io/nats-core';
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { Logger } from 'pino';
+import type { EventJournal } from '../hub/server-pipeline.js';
+
+export const EPOCH_HEADER = 'Cms-Events-Epoch';
+export const GENERATION_HEADER = 'Cms-Events-Generation';
+export const TAKEOVER_HEADER = 'Cms-Events-Takeover';
+
+export class NatsJournal implements EventJournal {
+  readonly #js: JetStreamClient;
+  readonly #subject: string;
+  readonly #epoch: string;
+  readonly #log: Logger;
+  #generation = 0;
+  /** The highest sequence NATS confirmed for this journal: everything up to it is in a generation already counted. */
+  #acked: number;
+  #failing = false;
+
+  /** `startSeq`: the takeover marker's sequence (nothing of this owner lies before it). */
+  constructor(js: JetStreamClient, subject: string, epoch: number, startSeq: number, log: Logger) {
+    this.#js = js;
+    this.#subject = subject;
+    this.#epoch = String(epoch);
+    this.#acked = startSeq;
+    this.#log = log;
+  }
+
+  get generation(): number {
+    return this.#generation;
+  }
+
+  append(lines: readonly string[]): void {
+    const h = headers();
+    h.set(EPOCH_HEADER, this.#epoch);
+    h.set(GENERATION_HEADER, String(this.#generation));
+    for (const line of lines) {
+      this.#js.publish(this.#subject, line, { headers: h }).then(
+        (ack) => {
+          if (ack.seq > this.#acked) this.#acked = ack.seq;
+          if (this.#failing) {
+            this.#failing = false;
+            this.#log.info('the journal in NATS takes writes again');
+          }
+        },
+        (error: unknown) => {
+          // The sinks still get the events; only a takeover in the next second could repeat or miss them.
+          if (!this.#failing) this.#log.error({ error: (error as Error).message }, 'writing the journal to NATS failed');
+          this.#failing = true;
+        },
+      );
+    }
+  }
+
+  /**
+   * A model is about to be published: what it includes is everything journaled so far. Returns
+   * the generation it includes and the first sequence that may hold something it does not.
+   */
+  rotate(): { generation: number; fromSeq: number } {
+    const covered = { generation: this.#generation, fromSeq: this.#acked + 1 };
+    this.#generation++;
+    return covered;
+  }
+}
