@@ -67,47 +67,61 @@ export function decodeModel(text: string, server: string): DecodedModel {
 }
 
 /**
- * The model after `events` (journal lines of call and participant events, in order): each event
- * carries the whole current state of its call and participant, so replaying is setting states.
- * Lines that are not such events are skipped (a journal is trusted no more than a model).
+ * A model kept up to date by event lines (journal lines, or another instance's events in
+ * cluster mode): each event carries the whole current state of its call and participant, so
+ * applying one is setting states. Lines that are not such events are skipped (a journal is
+ * trusted no more than a model); meeting events are kept (handed out again) but change nothing,
+ * since meetings are rebuilt from the calls.
  */
-export function replayEvents(calls: readonly StoredCall[], lines: readonly string[]): { calls: StoredCall[]; events: CmsEvent[] } {
-  const byId = new Map<string, StoredCall>();
-  for (const { call, roster } of calls) byId.set(call.id, { call: { ...call }, roster: roster.map((p) => ({ ...p })) });
-  const events: CmsEvent[] = [];
-  for (const line of lines) {
+export class ReplayedModel {
+  readonly #calls = new Map<string, { call: CallState; roster: Map<string, ParticipantState> }>();
+
+  constructor(calls: readonly StoredCall[] = []) {
+    for (const { call, roster } of calls) this.#calls.set(call.id, { call: { ...call }, roster: new Map(roster.map((p) => [p.id, { ...p }])) });
+  }
+
+  /** Applies one line; returns its event when the line is one worth handing out again, else undefined. */
+  apply(line: string): CmsEvent | undefined {
     let event: CmsEvent;
     try {
       event = JSON.parse(line) as CmsEvent;
     } catch {
-      continue;
+      return undefined;
     }
-    if (!isObject(event)) continue;
-    if (isMeetingEvent(event)) {
-      // Handed out again like the rest; the meetings are rebuilt from the calls, not from them.
-      events.push(event);
-      continue;
-    }
-    if (!('callId' in event) || typeof event.callId !== 'string') continue;
+    if (!isObject(event)) return undefined;
+    if (isMeetingEvent(event)) return event;
+    if (!('callId' in event) || typeof event.callId !== 'string') return undefined;
     const call = readEntity<CallState>(event.call, CALL_FIELD_NAMES);
-    if (call === undefined) continue;
-    events.push(event);
+    if (call === undefined) return undefined;
     if (event.type === 'call.ended') {
-      byId.delete(event.callId);
-      continue;
+      this.#calls.delete(event.callId);
+      return event;
     }
-    const entry = byId.get(event.callId) ?? { call, roster: [] };
+    const entry = this.#calls.get(event.callId) ?? { call, roster: new Map<string, ParticipantState>() };
     entry.call = call;
-    byId.set(event.callId, entry);
-    if (!('participantId' in event)) continue;
+    this.#calls.set(event.callId, entry);
+    if (!('participantId' in event) || typeof event.participantId !== 'string') return event;
+    const participantId: string = event.participantId;
     const participant = readEntity<ParticipantState>(event.participant, PARTICIPANT_FIELD_NAMES);
-    const at = entry.roster.findIndex((p) => p.id === event.participantId);
-    if (event.type === 'participant.left' || participant === undefined) {
-      if (at >= 0) entry.roster.splice(at, 1);
-    } else if (at >= 0) entry.roster[at] = participant;
-    else entry.roster.push(participant);
+    if (event.type === 'participant.left' || participant === undefined) entry.roster.delete(participantId);
+    else entry.roster.set(participantId, participant);
+    return event;
   }
-  return { calls: [...byId.values()], events };
+
+  calls(): StoredCall[] {
+    return [...this.#calls.values()].map(({ call, roster }) => ({ call: { ...call }, roster: [...roster.values()].map((p) => ({ ...p })) }));
+  }
+}
+
+/** The model after `lines` (journal lines, in order), and the events among them to hand out again. */
+export function replayEvents(calls: readonly StoredCall[], lines: readonly string[]): { calls: StoredCall[]; events: CmsEvent[] } {
+  const model = new ReplayedModel(calls);
+  const events: CmsEvent[] = [];
+  for (const line of lines) {
+    const event = model.apply(line);
+    if (event !== undefined) events.push(event);
+  }
+  return { calls: model.calls(), events };
 }
 
 /** An entity with a string id and known elements of plain values; unknown keys are dropped. */
