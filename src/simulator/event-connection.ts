@@ -2,6 +2,7 @@
 // subscription set, and the record of every protocol rule the client breaks.
 import type { WebSocket, RawData } from 'ws';
 import type { TimerHandle } from '../clock.js';
+import type { ConnectionFigures } from './types.js';
 import { buildAck, buildMessage, parseClientFrame, type FrameError, type ServerMessage, type SubscribeRequest } from '../protocol/index.js';
 import { checkRequest, SubscriptionIndex, type LiveSubscription } from './subscriptions.js';
 import { deltaMessages, lateRosterUpdate, snapshot, subscriptionUpdate } from './updates.js';
@@ -38,12 +39,15 @@ export class EventConnection {
   private readonly ackedClientIds = new Set<number>();
   private lastClientId = 0;
   private readonly held: SubscribeRequest[] = [];
+  /** What connectionFigures() reports (wall-clock times, like violations). */
+  private readonly figures: ConnectionFigures;
 
   constructor(
     readonly id: number,
     private readonly ws: WebSocket,
     private readonly host: ConnectionHost,
   ) {
+    this.figures = { id, openedAt: Date.now(), closedAt: null, messagesSent: 0, acksReceived: 0, lastAckAt: null };
     ws.on('message', (data: RawData) => this.receive(data));
     ws.on('ping', (data: Buffer) => {
       const answer = host.switches.answerPings;
@@ -68,6 +72,11 @@ export class EventConnection {
   /** Messages sent and not acked yet. */
   get unackedCount(): number {
     return this.unacked.size;
+  }
+
+  /** A copy of this connection's figures. */
+  snapshotFigures(): ConnectionFigures {
+    return { ...this.figures };
   }
 
   /** Nothing queued and nothing unacked (a connection stalled for good counts as idle: it will never drain). */
@@ -132,6 +141,8 @@ export class EventConnection {
 
   private acked(messageId: number, status: string): void {
     this.host.ackReceived();
+    this.figures.acksReceived += 1;
+    this.figures.lastAckAt = Date.now();
     if (status !== 'success') this.violation('nonSuccessAck', `ack of message ${messageId} with status ${JSON.stringify(status)}`);
     if (this.unacked.delete(messageId)) {
       if (this.stalledForGood) return;
@@ -237,6 +248,7 @@ export class EventConnection {
     message.messageId = messageId;
     this.ws.send(buildMessage(message));
     this.unacked.set(messageId, this.host.clock.now());
+    this.figures.messagesSent += 1;
     if (this.ackTimer === undefined) this.armAckTimer(this.host.switches.ackTimeoutMs);
     this.host.messageSent(this.id, messageId);
   }
@@ -283,6 +295,7 @@ export class EventConnection {
   private onClose(): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    this.figures.closedAt = Date.now();
     this.host.clock.clearTimeout(this.ackTimer);
     this.ackTimer = undefined;
     this.queue.length = 0;

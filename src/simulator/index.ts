@@ -5,6 +5,7 @@ export { DEFAULT_SWITCHES, checkSwitches } from './switches.js';
 export type {
   CallBridgeInfo,
   CallSnapshot,
+  ConnectionFigures,
   Faults,
   RestRequestRecord,
   SimulatedServer,

@@ -13,7 +13,7 @@ import { REST_PREFIX, RestApi } from './rest-api.js';
 import { resolveSwitches, type SimulatorSwitches } from './switches.js';
 import { realClock, type Clock } from '../clock.js';
 import { TokenStore } from './tokens.js';
-import type { CallBridgeInfo, Faults, RestRequestRecord, SimulatedServer, SimulatorOptions, SimulatorStats, Violation } from './types.js';
+import type { CallBridgeInfo, ConnectionFigures, Faults, RestRequestRecord, SimulatedServer, SimulatorOptions, SimulatorStats, Violation } from './types.js';
 import { ViolationLog } from './violations.js';
 import { SimulatedWorld, type WorldChange } from './world.js';
 
@@ -21,6 +21,8 @@ const TOKEN_PATH = '/api/v1/authTokens';
 const EVENTS_PATH = '/events/v1';
 /** A subscribeRequest for every call of a big bridge stays far below this. */
 const MAX_CLIENT_FRAME_BYTES = 4 * 1024 * 1024;
+/** Closed connections whose figures connectionFigures() still reports. */
+const KEPT_CLOSED_CONNECTIONS = 100;
 
 function basicCredentials(header: string | undefined): { user: string; password: string } | undefined {
   if (!header || !/^basic /i.test(header)) return undefined;
@@ -53,6 +55,7 @@ class SimulatorServer implements SimulatedServer, ConnectionHost {
   private readonly rest: RestApi;
   private readonly log = new ViolationLog();
   private readonly connections = new Set<EventConnection>();
+  private readonly closedFigures: ConnectionFigures[] = [];
   private readonly idleWaiters: Array<() => void> = [];
   private readonly counters = { tokensIssued: 0, handshakesRejected: 0, connectionsOpened: 0, messagesSent: 0, acksReceived: 0, subscribeRequests: 0, pingsReceived: 0, pongsSent: 0 };
   private lastConnectionId = 0;
@@ -143,6 +146,11 @@ class SimulatorServer implements SimulatedServer, ConnectionHost {
     return { ...this.counters, openConnections: this.connections.size, queued, unacked };
   }
 
+  connectionFigures(): ConnectionFigures[] {
+    const open = [...this.connections].map((connection) => connection.snapshotFigures());
+    return [...this.closedFigures.map((figures) => ({ ...figures })), ...open].sort((a, b) => a.id - b.id);
+  }
+
   idle(): Promise<void> {
     if (this.allIdle()) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
@@ -194,6 +202,8 @@ class SimulatorServer implements SimulatedServer, ConnectionHost {
 
   closed(connection: EventConnection): void {
     this.connections.delete(connection);
+    this.closedFigures.push(connection.snapshotFigures());
+    if (this.closedFigures.length > KEPT_CLOSED_CONNECTIONS) this.closedFigures.shift();
     this.drained();
   }
 

@@ -54,6 +54,20 @@ export interface SimulatorStats {
   unacked: number;
 }
 
+/** One event connection as the server saw it (SimulatedServer.connectionFigures). Times are Date.now(). */
+export interface ConnectionFigures {
+  /** The connection's id, as violations name it. */
+  id: number;
+  openedAt: number;
+  /** null while it is open. */
+  closedAt: number | null;
+  messagesSent: number;
+  /** Acks of server messages received on it (acks of anything else count too: they are violations). */
+  acksReceived: number;
+  /** When the last ack arrived; null: none yet. */
+  lastAckAt: number | null;
+}
+
 /** A roster entry's `callBridge` is there only for a participant hosted on another bridge of the cluster. */
 export type CallSnapshot = CallFields & { id: string; roster: Array<ParticipantFields & { id: string; callBridge?: string }> };
 
@@ -140,6 +154,11 @@ export interface SimulatedServer {
   readonly faults: Faults;
   violations(): Violation[];
   stats(): SimulatorStats;
+  /**
+   * Per connection, oldest first: every open one and the last 100 closed (who acked what, and
+   * when: e.g. that a socket whose client lost its right to ack never acked again).
+   */
+  connectionFigures(): ConnectionFigures[];
   /** The REST requests received, oldest first: the last `last` of them (up to 1,000 are kept). */
   restRequests(last?: number): RestRequestRecord[];
   /** Fires for every server message frame written to a client socket (for latency benchmarks). */
