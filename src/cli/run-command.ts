@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { startHttpServer, type RunningHttpServer } from '../http/server.js';
 import { ConfigError, createHub, createLogger, loadConfigFile, registerSecret, resolveSecret, type Hub } from '../hub/index.js';
 import { FolderLockedError } from '../folder-lock.js';
-import { ClusterOwnership } from '../cluster/index.js';
+import { ClusterOwnership, FleetFeed, natsOptions } from '../cluster/index.js';
 import { loadHandlersModule } from './handlers-module.js';
 import { runUntilSignal } from './lifecycle.js';
 
@@ -25,14 +25,18 @@ export function runCommand(): Command {
       const { config, file, baseDir } = loaded;
       const logger = createLogger({ level: (options.logLevel ?? config.log?.level ?? 'info') as 'info' });
       let ownership: ClusterOwnership | undefined;
+      let fleet: FleetFeed | undefined;
       try {
-        if (config.cluster) ownership = new ClusterOwnership({ config: config.cluster, baseDir, origin: file, logger });
+        if (config.cluster) {
+          ownership = new ClusterOwnership({ config: config.cluster, baseDir, origin: file, logger });
+          fleet = new FleetFeed({ nats: natsOptions(config.cluster, baseDir, file, `${ownership.instance} view`), log: logger });
+        }
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;
         process.stderr.write(`invalid config:\n${error.message}\n`);
         process.exit(2);
       }
-      const hub: Hub = createHub(config, { configFile: file, logger, ...(ownership && { ownership }) });
+      const hub: Hub = createHub(config, { configFile: file, logger, ...(ownership && { ownership }), ...(fleet && { fleet }) });
       if (config.handlers) {
         try {
           await loadHandlersModule(hub, config.handlers, baseDir);

@@ -23,7 +23,7 @@ import { createLogger, registerSecret } from './logger.js';
 import { createHubMetrics, type HubMetrics } from './metrics.js';
 import { MeetingHosts } from './meeting-hosts.js';
 import type { ModelJournal } from './model-journal.js';
-import type { FollowedServer, OwnedServers, ServerOwnership, ServerStart } from './ownership.js';
+import type { FleetObserver, FleetView, FollowedServer, OwnedServers, ServerOwnership, ServerStart } from './ownership.js';
 import { diffServers } from './server-diff.js';
 import { ServerPipeline } from './server-pipeline.js';
 import { SinkFanout, type EventTap } from './sink-fanout.js';
@@ -47,6 +47,8 @@ export interface HubOptions {
    * the models it reconciles against come from there too (no state folder).
    */
   ownership?: ServerOwnership;
+  /** Cluster mode: the servers other instances follow, for the API, SSE, meetings and dashboard. */
+  fleet?: FleetView;
 }
 
 export interface ServerView extends Omit<SessionStatus, 'state' | 'counters'> {
@@ -142,6 +144,7 @@ export class Hub {
     const stateDir = this.options.ownership ? null : resolveStateDir(this.config, baseDir, this.options.configFile !== undefined);
     if (stateDir !== null) this.models = await StoredModels.open(stateDir, this.logger);
     await this.options.ownership?.start(this.ownedServers());
+    await this.options.fleet?.start(this.fleetObserver());
     this.sampler = setInterval(() => {
       const now = Date.now();
       for (const rt of this.runtimes.values()) rt.sample(now);
@@ -216,6 +219,7 @@ export class Hub {
     await this.applying;
     // Cluster mode: every server is handed over (flushed, final model published, lease released).
     await this.options.ownership?.stop();
+    await this.options.fleet?.stop();
     await Promise.all([...this.runtimes.keys()].map((name) => this.stopServer(name, 'daemon stopping')));
     await Promise.all(this.fanout.sinks.map((sink) => sink.close()));
     // After the sinks flushed: the last models written claim nothing they did not deliver.
@@ -237,17 +241,30 @@ export class Hub {
     // Cluster mode: the servers another instance follows (or none yet) are listed too.
     const elsewhere: ServerView[] = [...this.configured.values()]
       .filter((target) => !this.runtimes.has(target.name))
-      .map((target) => standbyView(target, ownership.ownerOf(target.name)));
+      .map((target) => standbyView(target, ownership.ownerOf(target.name), this.options.fleet?.calls(target.name)?.length ?? 0));
     return [...followed, ...elsewhere].sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  /** The REST client of a configured server, to act on its calls; undefined for an unknown name. */
+  /**
+   * The REST client of a configured server, to act on its calls; undefined for an unknown name.
+   * In cluster mode also for servers another instance follows: any instance may act on any
+   * server (the change reaches the model through its owner's feed).
+   */
   cms(server: string): CmsClient | undefined {
-    return this.contexts.get(server)?.cms;
+    const context = this.contexts.get(server);
+    if (context !== undefined) return context.cms;
+    const target = this.configured.get(server);
+    if (target === undefined) return undefined;
+    let client = this.clients.get(server);
+    if (client === undefined) this.clients.set(server, (client = new CmsClient({ target })));
+    return client;
   }
 
   calls(server: string): CallView[] | undefined {
-    return this.runtimes.get(server)?.session.calls();
+    const local = this.runtimes.get(server)?.session.calls();
+    if (local !== undefined || !this.configured.has(server)) return local;
+    // Cluster mode, a server another instance follows: as its owner published it.
+    return this.options.fleet?.calls(server) ?? [];
   }
 
   /** The meetings across bridges: each callCorrelator once, with its calls and deduplicated participants. */
@@ -300,6 +317,20 @@ export class Hub {
       ownership.setServers(targets.map((t) => t.name));
     });
     return this.applying;
+  }
+
+  /** What the fleet view tells this hub of the servers other instances follow. */
+  private fleetObserver(): FleetObserver {
+    return {
+      loaded: (server, calls) => {
+        if (!this.runtimes.has(server)) this.meetingModel.restore(server, calls);
+      },
+      observe: (server, events, live) => {
+        if (this.runtimes.has(server)) return; // followed here: the local pipeline says it
+        const out = this.meetingModel.apply(server, events);
+        if (live) this.fanout.tapOnly(out);
+      },
+    };
   }
 
   /** What the ownership layer may do with this hub's servers. */
@@ -428,7 +459,7 @@ export class Hub {
 }
 
 /** A server another instance follows (or nobody yet), as GET /api/servers lists it in cluster mode. */
-function standbyView(target: ServerTarget, owner: string | null): ServerView {
+function standbyView(target: ServerTarget, owner: string | null, calls: number): ServerView {
   return {
     name: target.name,
     state: 'standby',
@@ -439,7 +470,7 @@ function standbyView(target: ServerTarget, owner: string | null): ServerView {
     counters: null,
     host: target.host,
     port: target.port,
-    calls: 0,
+    calls,
     eventsPerSecond: 0,
     restored: false,
     owner,

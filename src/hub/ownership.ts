@@ -2,7 +2,8 @@
 // servers this process follows, and when it must stop. The hub hands it the server list and
 // follows or stops each server as told; every ack and every hand-out to the sinks first asks
 // the server's guard. Without an ownership, the hub follows every configured server itself.
-import type { CmsEvent } from '../state/events.js';
+import type { CallView, CmsEvent } from '../state/events.js';
+import type { StoredCall } from '../state/stored-model.js';
 import type { ServerState } from '../state/server-state.js';
 import type { ModelSource } from './model-writer.js';
 import type { EventJournal } from './server-pipeline.js';
@@ -47,4 +48,20 @@ export interface ServerOwnership {
   ownerOf(server: string): string | null;
   /** This instance's name. */
   readonly instance: string;
+}
+
+/** What the fleet view tells the hub about servers this process does not follow. */
+export interface FleetObserver {
+  /** A server's published model was loaded: the view of it starts from these calls. */
+  loaded(server: string, calls: StoredCall[]): void;
+  /** A server's events, in order; `live`: as they happen (not history read while catching up). */
+  observe(server: string, events: CmsEvent[], live: boolean): void;
+}
+
+/** Cluster mode: every server of the fleet, from the models and events their owners publish. */
+export interface FleetView {
+  start(observer: FleetObserver): Promise<void>;
+  stop(): Promise<void>;
+  /** The calls of a server as its owner last published them (undefined: nothing known). */
+  calls(server: string): CallView[] | undefined;
 }

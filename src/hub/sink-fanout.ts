@@ -65,6 +65,19 @@ export class SinkFanout {
     return waits.length === 1 ? waits[0] : Promise.all(waits).then(() => undefined);
   }
 
+  /** Events of a server another instance follows (cluster mode): to the taps (SSE, dashboards) only, never to the sinks. */
+  tapOnly(events: readonly CmsEvent[]): void {
+    if (this.taps.size === 0) return;
+    for (const event of events) {
+      try {
+        const line = eventLine(event);
+        for (const tap of this.taps) tap(event, line, undefined);
+      } catch (error) {
+        this.#log.error({ err: error, event: event.id }, 'writing an event to a tap failed');
+      }
+    }
+  }
+
   #writeToSink(index: number, event: CmsEvent, line: string): Promise<void> | undefined {
     const sink = this.#sinks[index]!;
     const blocked = this.#blocked[index];
