@@ -12,7 +12,10 @@ export interface ServerView {
   name: string;
   host: string;
   port: number;
-  state: SessionState;
+  /** `standby` in cluster mode: another instance follows it. */
+  state: SessionState | 'standby';
+  /** Cluster mode: the instance following it (null: none yet); absent otherwise. */
+  owner?: string | null;
   since: string;
   connectedSince: string | null;
   lastError: ServerError | null;

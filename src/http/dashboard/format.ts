@@ -7,6 +7,8 @@ const STATE_WORDS: Record<string, string> = {
   live: 'Live',
   backoff: 'Waiting to retry',
   stopped: 'Stopped',
+  // Cluster mode: another instance follows it; this page shows it from what that instance publishes.
+  standby: 'Followed elsewhere',
 };
 
 export function stateInWords(state: string): string {

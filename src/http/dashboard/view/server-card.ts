@@ -87,7 +87,7 @@ export function renderServerHead(elements: ServerElements, server: ServerView, c
   setText(elements.host, server.host ? `${server.host}:${server.port}` : '');
   elements.state.className = `state state--${server.state}`;
   setText(elements.state, stateInWords(server.state));
-  elements.state.title = `${stateInWords(server.state)} since ${dateTime(server.since)}`;
+  elements.state.title = server.owner ? `followed by ${server.owner}` : `${stateInWords(server.state)} since ${dateTime(server.since)}`;
 
   if (server.state === 'live' && server.connectedSince) {
     elements.connected.replaceChildren(timeElement('for', server.connectedSince, now));
