@@ -76,6 +76,8 @@ export class ClusterOwnership implements ServerOwnership {
   #tick: TimerHandle | undefined;
   #stopped = false;
   #running: Promise<void> | undefined;
+  /** False while the NATS connection is down (see #mayAct). */
+  #natsUp = true;
   /** Servers taken over since start (metrics). */
   takeovers = 0;
 
@@ -139,6 +141,7 @@ export class ClusterOwnership implements ServerOwnership {
     const shared = this.#shared;
     if (shared === undefined || this.#nc === undefined) return;
     if (said) this.#log.info('NATS reached');
+    this.#followConnection(this.#nc);
     const common = { nc: this.#nc, leaseMs: shared.leaseMs, logger: this.#log, clock: this.#clock, now: this.#now };
     this.#membership = new Membership({ ...common, kv: shared.members, instance: this.instance });
     this.#leaseWatch = new LeaseWatch({ ...common, kv: shared.leases });
@@ -147,6 +150,29 @@ export class ClusterOwnership implements ServerOwnership {
     this.#startedAt = this.#now();
     this.#log.info({ leaseMs: shared.leaseMs }, 'joined the cluster');
     this.#schedule();
+  }
+
+  /** Keeps #natsUp in step with the connection. */
+  #followConnection(nc: NatsConnection): void {
+    void (async () => {
+      for await (const status of nc.status()) {
+        if (status.type === 'disconnect') {
+          if (this.#natsUp && this.#owned.size > 0) this.#log.warn('NATS connection lost: no acks and no events for the servers held here until it is back (or their leases end)');
+          this.#natsUp = false;
+        } else if (status.type === 'reconnect') this.#natsUp = true;
+      }
+    })();
+  }
+
+  /**
+   * The guard of a server's acks and hand-outs: its lease, and a live NATS connection. Without
+   * the connection the journal cannot be written, and what is handed out unjournaled is unknown
+   * to the next owner, which announces it again (a NATS outage let an owner go on for the rest
+   * of its lease, ~2 s, and its joins were announced twice). Acks refused tear the socket down;
+   * if the connection returns while the lease holds, the session reconnects and reconciles.
+   */
+  #mayAct(lease: Lease): boolean {
+    return this.#natsUp && lease.valid();
   }
 
   #schedule(): void {
@@ -197,7 +223,7 @@ export class ClusterOwnership implements ServerOwnership {
       this.#armRenewal(server, owned);
       const takeover = await takeOver(shared, server, key, lease.epoch, this.#log);
       if (this.#owned.get(server) !== owned || !lease.valid()) return;
-      const followed = await hub.follow(server, takeover.start, () => lease.valid());
+      const followed = await hub.follow(server, takeover.start, () => this.#mayAct(lease));
       if (followed === undefined) {
         await this.#release(server, 'not configured');
         return;

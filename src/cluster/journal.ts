@@ -16,6 +16,13 @@ import type { EventJournal } from '../hub/server-pipeline.js';
 export const EPOCH_HEADER = 'Cms-Events-Epoch';
 export const GENERATION_HEADER = 'Cms-Events-Generation';
 export const TAKEOVER_HEADER = 'Cms-Events-Takeover';
+/**
+ * A header-only line saying that everything its owner journaled before it was handed to the
+ * sinks (the same claim a published model makes, far more often): a takeover replays only what
+ * follows the last such marker. Without it, an owner cut off from NATS while alive (an outage)
+ * had everything after its last published model announced again, same ids, by the next owner.
+ */
+export const SETTLED_HEADER = 'Cms-Events-Settled';
 
 export class NatsJournal implements EventJournal {
   readonly #js: JetStreamClient;
@@ -26,6 +33,9 @@ export class NatsJournal implements EventJournal {
   /** The highest sequence NATS confirmed for this journal: everything up to it is in a generation already counted. */
   #acked: number;
   #failing = false;
+  /** Asked before a settled marker is written: everything applied was handed to the sinks. */
+  #settled: (() => boolean) | undefined;
+  #markPending = false;
 
   /** `startSeq`: the takeover marker's sequence (nothing of this owner lies before it). */
   constructor(js: JetStreamClient, subject: string, epoch: number, startSeq: number, log: Logger) {
@@ -38,6 +48,11 @@ export class NatsJournal implements EventJournal {
 
   get generation(): number {
     return this.#generation;
+  }
+
+  /** From now on, lines handed out are followed (once per turn) by a settled marker when `settled()` says so. */
+  markSettled(settled: () => boolean): void {
+    this.#settled = settled;
   }
 
   append(lines: readonly string[]): void {
@@ -59,6 +74,19 @@ export class NatsJournal implements EventJournal {
           this.#failing = true;
         },
       );
+    }
+    // The pipeline hands these lines to the sinks right after this call, in the same turn: by
+    // the next turn they are handed out (unless a sink is full: then the marker waits for the
+    // next lines). Publishes keep their order on the connection, so the marker follows them.
+    if (this.#settled !== undefined && !this.#markPending) {
+      this.#markPending = true;
+      setImmediate(() => {
+        this.#markPending = false;
+        if (this.#settled?.() !== true) return;
+        const marker = headers();
+        marker.set(SETTLED_HEADER, this.#epoch);
+        this.#js.publish(this.#subject, '', { headers: marker }).catch(() => undefined);
+      });
     }
   }
 

@@ -47,6 +47,7 @@ export class ModelPublisher {
 
   track(server: string, key: string, followed: FollowedServer, journal: NatsJournal, lease: Lease, revision: number): void {
     this.#servers.set(server, { key, followed, journal, lease, revision, written: -1 });
+    journal.markSettled(() => this.#servers.get(server)?.journal === journal && followed.settled() && lease.valid());
   }
 
   untrack(server: string): void {

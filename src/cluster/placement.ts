@@ -97,7 +97,17 @@ export function placeServers(input: PlacementInput, timings: PlacementTimings = 
       if (now < expiredAt) continue;
       freeFor = now - expiredAt;
     } else freeFor = now - lease.since;
-    const preferred = preferredOwner(server, live);
+    let preferred = preferredOwner(server, live);
+    // A released server (a graceful handover) goes at once to the instance that prefers it among
+    // those that may take it now. An instance live (as seen here) for less than a lease is most
+    // likely still warming up, when it takes only orphans: deferring to it would leave the
+    // server unfollowed for orphanFallbackMs, which is what a rolling restart did when it stopped
+    // the next instance while the one restarted before it was still warming up. Only for a
+    // released lease: after an outage everyone looks young to everyone, and expired leases keep
+    // the plain rule there (balanced, not a race for every server).
+    if (!lease.held && preferred !== undefined && preferred !== me && now - (members.get(preferred)?.since ?? now) < leaseMs) {
+      preferred = preferredOwner(server, [...live].filter((m) => (m === me ? !warmingUp : now - (members.get(m)?.since ?? now) >= leaseMs)));
+    }
     const orphaned = freeFor >= 2 * leaseMs;
     const mine = preferred === me && !warmingUp;
     const fallback = freeFor >= timings.orphanFallbackMs && load < fairShare && !warmingUp;

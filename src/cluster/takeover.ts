@@ -4,6 +4,8 @@
 // 2. the server's last published model is read;
 // 3. the journal after that model, up to our marker, is replayed onto it: what the earlier
 //    owner handed out after its last published model, which its sinks may have delivered;
+//    what its owner marked as handed to the sinks (journal.ts, SETTLED_HEADER) is applied
+//    quietly, only what follows the last such marker is announced again;
 // 4. the result is what the server starts from: its first snapshot is reconciled against it
 //    exactly as after an outage, and the replayed events go to the sinks again first (the same
 //    ids: consumers de-duplicate on `id`), as after a kill -9 in single-process mode.
@@ -13,7 +15,7 @@ import type { Logger } from 'pino';
 import type { ServerStart } from '../hub/ownership.js';
 import { ServerState, replayEvents } from '../state/index.js';
 import { JOURNAL_STREAM, journalSubject, type SharedObjects } from './buckets.js';
-import { EPOCH_HEADER, GENERATION_HEADER, NatsJournal, TAKEOVER_HEADER } from './journal.js';
+import { EPOCH_HEADER, GENERATION_HEADER, NatsJournal, SETTLED_HEADER, TAKEOVER_HEADER } from './journal.js';
 import { decodePublished, type PublishedModel } from './published-model.js';
 
 const READ_TIMEOUT_MS = 10_000;
@@ -41,8 +43,11 @@ export async function takeOver(shared: SharedObjects, server: string, key: strin
     else log.error({ server, problem: decoded.problem }, `the published model of ${server} cannot be read (${decoded.problem}); the server is taken over without it`);
   } else if (entry !== null) modelRevision = entry.revision;
 
-  const lines = await readTail(shared, subject, published, markerSeq);
-  const replayed = replayEvents(published?.calls ?? [], lines);
+  const { lines, settled } = await readTail(shared, subject, published, markerSeq);
+  // What an owner marked as handed to its sinks is taken into the model without being announced
+  // again; only what follows its last settled marker is (it may not have reached the sinks).
+  const quiet = replayEvents(published?.calls ?? [], lines.slice(0, settled));
+  const replayed = replayEvents(quiet.calls, lines.slice(settled));
   const journal = new NatsJournal(shared.js, subject, epoch, markerSeq, log);
   let state: ServerState | undefined;
   if (published !== undefined || lines.length > 0) {
@@ -50,7 +55,7 @@ export async function takeOver(shared: SharedObjects, server: string, key: strin
     state.restore(replayed.calls);
   }
   log.info(
-    { server, epoch, calls: replayed.calls.length, replayed: replayed.events.length, from: published ? `${published.owner} (epoch ${published.epoch})` : 'nothing published' },
+    { server, epoch, calls: replayed.calls.length, settled, replayed: replayed.events.length, from: published ? `${published.owner} (epoch ${published.epoch})` : 'nothing published' },
     'server taken over: the published model and the journal after it are what the first snapshot is reconciled against',
   );
   return { start: { ...(state && { state }), replay: replayed.events, journal }, journal, modelRevision };
@@ -62,15 +67,17 @@ export async function takeOver(shared: SharedObjects, server: string, key: strin
  * writes after a newer takeover do not), and, for the owner that published the model, when its
  * generation is newer than the model's.
  */
-async function readTail(shared: SharedObjects, subject: string, published: PublishedModel | undefined, markerSeq: number): Promise<string[]> {
+async function readTail(shared: SharedObjects, subject: string, published: PublishedModel | undefined, markerSeq: number): Promise<{ lines: string[]; settled: number }> {
   const from = published?.fromSeq ?? 1;
-  if (from >= markerSeq) return [];
+  if (from >= markerSeq) return { lines: [], settled: 0 };
   const consumer = await shared.js.consumers.get(JOURNAL_STREAM, { filter_subjects: subject, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from });
   const messages = await consumer.consume();
   const timer = setTimeout(() => messages.stop(), READ_TIMEOUT_MS);
   const lines: string[] = [];
   let current = published?.epoch ?? -1;
   let reached = false;
+  /** How many of `lines` the current owner's last settled marker covers. */
+  let settled = 0;
   try {
     for await (const message of messages) {
       if (message.seq >= markerSeq) {
@@ -80,6 +87,11 @@ async function readTail(shared: SharedObjects, subject: string, published: Publi
       const takeover = message.headers?.get(TAKEOVER_HEADER);
       if (takeover) {
         current = Math.max(current, Number(takeover));
+        continue;
+      }
+      const settledBy = message.headers?.get(SETTLED_HEADER);
+      if (settledBy) {
+        if (Number(settledBy) === current) settled = lines.length;
         continue;
       }
       const epoch = Number(message.headers?.get(EPOCH_HEADER));
@@ -93,5 +105,5 @@ async function readTail(shared: SharedObjects, subject: string, published: Publi
     messages.stop();
   }
   if (!reached) throw new Error(`reading the journal of ${subject} did not reach the takeover marker within ${READ_TIMEOUT_MS} ms`);
-  return lines;
+  return { lines, settled };
 }
