@@ -64,7 +64,13 @@ describe('cluster mode: every instance shows the whole fleet', { skip: needs.ski
       return seen && seen.length === 4 && seen.every((s) => s.owner !== null) ? seen : undefined;
     }, 'every server owned', 60_000);
     t.diagnostic(`owners: ${placed.map((s) => `${s.name}→${s.owner}`).join(', ')}`);
-    assert.equal((await getJson(`${apis[0]}/readyz`)).status, 200);
+    // Ready once every server is owned and the ones each instance follows are live.
+    for (const api of apis) await waitFor(async () => (await getJson(`${api}/readyz`)).status === 200, `${api}/readyz 200`, 30_000);
+    const metrics = await Promise.all(apis.map(async (api) => (await fetch(`${api}/metrics`)).text()));
+    const ownedBy = (text: string) => Number(/^cms_events_cluster_servers_owned (\d+)$/m.exec(text)?.[1]);
+    assert.equal(ownedBy(metrics[0]!) + ownedBy(metrics[1]!), 4, 'servers owned, summed over the instances, is every server');
+    const takeovers = (text: string) => Number(/^cms_events_cluster_takeovers_total (\d+)$/m.exec(text)?.[1]);
+    assert.equal(takeovers(metrics[0]!) + takeovers(metrics[1]!), 4, 'one takeover per server so far');
 
     // A server instance a does not follow (if a follows all, the view is tested the other way round).
     const ownerOf = new Map(placed.map((s) => [s.name, s.owner!]));
@@ -125,5 +131,9 @@ describe('cluster mode: every instance shows the whole fleet', { skip: needs.ski
       const body = await json<Array<{ id: string; roster: Array<{ id: string; audioMuted?: boolean }> }>>(`${api}/api/servers/${remote.name}/calls`);
       return body?.find((c) => c.id === callId)?.roster.find((p) => p.id === 'p-ada')?.audioMuted === true;
     }, 'the mute in the viewer\'s view of the remote server', 15_000);
+    await waitFor(async () => {
+      const later = await Promise.all(apis.map(async (api) => (await fetch(`${api}/metrics`)).text()));
+      return /cms_events_cluster_lease_renew_seconds_count\{outcome="renewed"\} [1-9]/.test(later.join('\n'));
+    }, 'lease renewals timed in /metrics', 15_000);
   });
 });

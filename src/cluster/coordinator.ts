@@ -10,6 +10,7 @@ import { hostname } from 'node:os';
 import type { ConnectionOptions } from '@nats-io/nats-core';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { realClock, sleep, type Clock, type TimerHandle } from '../clock.js';
 import type { ClusterConfig } from '../hub/config-schema.js';
 import type { FollowedServer, OwnedServers, ServerOwnership } from '../hub/ownership.js';
@@ -80,6 +81,7 @@ export class ClusterOwnership implements ServerOwnership {
   #natsUp = true;
   /** Servers taken over since start (metrics). */
   takeovers = 0;
+  #renewSeconds: Histogram<'outcome'> | undefined;
 
   /** Throws a ConfigError when a credential or TLS file of the cluster section cannot be read. */
   constructor(options: ClusterOwnershipOptions) {
@@ -106,6 +108,35 @@ export class ClusterOwnership implements ServerOwnership {
   ownerOf(server: string): string | null {
     if (this.#owned.has(server)) return this.instance;
     return this.#leaseWatch?.owner(server) ?? null;
+  }
+
+  registerMetrics(registry: Registry): void {
+    const owned = () => this.#owned.size;
+    const takeovers = () => this.takeovers;
+    new Gauge({
+      name: 'cms_events_cluster_servers_owned',
+      help: 'Servers this instance holds the lease of (cluster mode)',
+      registers: [registry],
+      collect() {
+        this.set(owned());
+      },
+    });
+    new Counter({
+      name: 'cms_events_cluster_takeovers_total',
+      help: 'Servers this instance took over (their lease taken, their published model loaded) since start',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(takeovers());
+      },
+    });
+    this.#renewSeconds = new Histogram({
+      name: 'cms_events_cluster_lease_renew_seconds',
+      help: 'Time a lease renewal took, by outcome (renewed, failed, lost)',
+      labelNames: ['outcome'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    });
   }
 
   /** The servers this instance follows now. */
@@ -238,7 +269,12 @@ export class ClusterOwnership implements ServerOwnership {
       this.#log.info({ server, epoch: lease.epoch }, 'following the server: its lease is held here');
     } catch (error) {
       this.#log.error({ server, error: (error as Error).message }, 'taking the server over failed; it is tried again');
-      if (this.#owned.has(server)) await this.#lose(server, 'takeover failed');
+      const owned = this.#owned.get(server);
+      if (owned !== undefined) {
+        await this.#lose(server, 'takeover failed');
+        // Given back at once, so that this or another instance can try again without waiting for it to expire.
+        await owned.lease.release().catch(() => undefined);
+      }
     } finally {
       this.#acquiring.delete(server);
     }
@@ -257,7 +293,9 @@ export class ClusterOwnership implements ServerOwnership {
     const renew = (): void => {
       owned.renewTimer = this.#clock.setTimeout(async () => {
         if (this.#owned.get(server) !== owned || owned.releasing) return;
+        const sentAt = this.#now();
         const outcome = await owned.lease.renew();
+        this.#renewSeconds?.observe({ outcome }, (this.#now() - sentAt) / 1_000);
         if (outcome === 'lost') {
           void this.#lose(server, 'leaseLost');
           return;

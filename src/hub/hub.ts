@@ -121,6 +121,7 @@ export class Hub {
       },
       options.registry,
     );
+    options.ownership?.registerMetrics?.(this.metrics.registry);
   }
 
   /** Registers a handler for one event type, or '*' for all; returns a function that removes it. */

@@ -2,6 +2,7 @@
 // servers this process follows, and when it must stop. The hub hands it the server list and
 // follows or stops each server as told; every ack and every hand-out to the sinks first asks
 // the server's guard. Without an ownership, the hub follows every configured server itself.
+import type { Registry } from 'prom-client';
 import type { CallView, CmsEvent } from '../state/events.js';
 import type { StoredCall } from '../state/stored-model.js';
 import type { ServerState } from '../state/server-state.js';
@@ -48,6 +49,8 @@ export interface ServerOwnership {
   ownerOf(server: string): string | null;
   /** This instance's name. */
   readonly instance: string;
+  /** Adds its figures (servers owned, renewals, takeovers) to the hub's /metrics. */
+  registerMetrics?(registry: Registry): void;
 }
 
 /** What the fleet view tells the hub about servers this process does not follow. */
