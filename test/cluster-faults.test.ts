@@ -6,7 +6,9 @@
 //   2. a rolling restart (SIGTERM, start again, next): nothing announced twice, nothing lost,
 //      each handover quick (the lease is released at once, not left to expire);
 //   3. NATS down for two leases: every instance stops following within about a lease, and
-//      afterwards every server is owned and followed again.
+//      afterwards every server is owned and followed again;
+//   4. every instance stopped at once, the meetings going on, then all started again: the
+//      published models are the durable state, so what changed is announced once, nothing twice.
 // Each ends the same way: every simulated server with exactly one connection, the union of all
 // stdouts folded per participant and per call with every join once and matched by exactly one
 // leave (repeats only for what a paused instance printed just before its pause), no violation.
@@ -262,6 +264,33 @@ describe('cluster mode: faults (three instances, twelve servers, lease 3 s)', { 
 
       await sleep(2_000);
       await rig.finish(t);
+    } finally {
+      rig.stopTraffic();
+    }
+  });
+
+  it('every instance stopped at once while the meetings go on, then started again: what changed is announced once, nothing twice', async (t) => {
+    const rig = await ClusterRig.start({ servers: SERVERS, instances: INSTANCES, ...TRAFFIC });
+    try {
+      await rig.waitAllOwned('every server owned');
+      await rig.waitOneConnectionEach();
+      await sleep(3_000);
+      const exits = await Promise.all(INSTANCES.map((name) => rig.stopInstance(name)));
+      assert.deepEqual(exits.map((e) => e.code), INSTANCES.map(() => 0), 'every instance stops cleanly');
+      assert.deepEqual(rig.connections(), rig.sims.map(() => 0), 'nobody follows while every instance is down');
+      // The meetings go on meanwhile: people join and leave with nobody watching.
+      await sleep(2 * LEASE_MS);
+      for (const name of INSTANCES) rig.restart(name);
+      const placed = await rig.waitAllOwned('every server owned after the restart', 60_000);
+      await rig.waitOneConnectionEach('one connection per server after the restart');
+      t.diagnostic(`placement after the restart: ${rig.share(placed).join('/')}`);
+      await sleep(2_000);
+      await rig.finish(t);
+      // No kill -9: the published models are the durable state, so no event id twice and no repeated join or leave.
+      const ids = new Map<string, number>();
+      for (const record of rig.records) ids.set(record.event.id, (ids.get(record.event.id) ?? 0) + 1);
+      assert.deepEqual([...ids].filter(([, n]) => n > 1).map(([id]) => id), [], 'no event id announced twice');
+      assert.ok(rig.records.some((r) => r.event.synthetic), 'what changed while every instance was down is announced (synthetic)');
     } finally {
       rig.stopTraffic();
     }
