@@ -41,6 +41,28 @@ describe('config errors', () => {
   });
 });
 
+describe('cluster section errors', () => {
+  const server = { name: 'a', host: 'h', username: 'u', password: 'p' };
+  const cases: Array<[string, Record<string, unknown>, RegExp]> = [
+    ['a URL that is not NATS', { nats: 'http://nats:4222' }, /cluster\.nats\[0\]: must be a nats:\/\/, tls:\/\/, ws:\/\/ or wss:\/\/ URL/],
+    ['a lease of 0', { nats: 'nats://127.0.0.1:4222', leaseSeconds: 0 }, /cluster\.leaseSeconds: must be at least 1/],
+    ['an instance name NATS cannot key', { nats: 'nats://127.0.0.1:4222', instance: 'a b.c' }, /cluster\.instance: must be 1–64 letters, digits/],
+    ['two ways to authenticate', { nats: 'nats://127.0.0.1:4222', token: 't', user: 'u', password: 'p' }, /cluster\.credsFile: give at most one way to authenticate/],
+    ['an unreadable token file', { nats: 'nats://127.0.0.1:4222', tokenFile: 'no-such-token' }, /cluster\.tokenFile: cannot read no-such-token/],
+    ['an unknown field', { nats: 'nats://127.0.0.1:4222', leaseSecs: 6 }, /cluster: .*leaseSecs/],
+  ];
+  for (const [what, cluster, message] of cases) {
+    it(`exits 2 for ${what}, naming the field`, async () => {
+      const dir = tempDir();
+      const file = writeConfig(dir, { servers: [server], cluster });
+      const daemon = startDaemon(['run', '--config', file]);
+      assert.equal((await daemon.exit).code, 2);
+      assert.match(daemon.stderr(), message);
+      assert.equal(daemon.stdout(), '');
+    });
+  }
+});
+
 describe('config file followed live', () => {
   let a: SimulatedServer;
   let b: SimulatedServer;
