@@ -254,7 +254,7 @@ export class ClusterOwnership implements ServerOwnership {
       this.#armRenewal(server, owned);
       const takeover = await takeOver(shared, server, key, lease.epoch, this.#log);
       if (this.#owned.get(server) !== owned || !lease.valid()) return;
-      const followed = await hub.follow(server, takeover.start, () => this.#mayAct(lease));
+      const followed = await hub.follow(server, { ...takeover.start, fence: { epoch: lease.epoch, owner: this.instance } }, () => this.#mayAct(lease));
       if (followed === undefined) {
         await this.#release(server, 'not configured');
         return;

@@ -140,7 +140,7 @@ export class Hub {
     if (this.started) throw new Error('hub already started');
     this.started = true;
     const baseDir = this.options.configFile ? dirname(resolve(this.options.configFile)) : process.cwd();
-    this.fanout.setSinks(this.options.sinks ?? (await createSinks(this.config.sinks, { logger: this.logger, registry: this.metrics.registry, baseDir })));
+    this.fanout.setSinks(this.options.sinks ?? (await createSinks(this.config.sinks, { logger: this.logger, registry: this.metrics.registry, baseDir, fenced: this.options.ownership !== undefined })));
     // In cluster mode the published models are the durable state, not a folder.
     const stateDir = this.options.ownership ? null : resolveStateDir(this.config, baseDir, this.options.configFile !== undefined);
     if (stateDir !== null) this.models = await StoredModels.open(stateDir, this.logger);
@@ -312,7 +312,7 @@ export class Hub {
           .map(async (target) => {
             const previous = this.runtimes.get(target.name)!;
             await this.stopServer(target.name, 'configuration changed');
-            await this.startServer(target, { state: previous.state, journal: previous.journal, replay: [] }, previous.mayAct);
+            await this.startServer(target, { state: previous.state, journal: previous.journal, replay: [], ...(previous.fence && { fence: previous.fence }) }, previous.mayAct);
           }),
       ]);
       ownership.setServers(targets.map((t) => t.name));
@@ -418,6 +418,7 @@ export class Hub {
       ...(from?.journal && { journal: from.journal }),
       meetings: this.meetingModel,
       ...(mayAct && { mayAct }),
+      ...(from?.fence && { fence: from.fence }),
     });
     // Its calls known from before (a restart, a replaced session) are in the meetings without news.
     if (state) this.meetingModel.restore(target.name, state.stored());

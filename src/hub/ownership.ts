@@ -14,6 +14,8 @@ export interface ServerStart {
   state?: ServerState;
   replay?: CmsEvent[];
   journal?: EventJournal;
+  /** Cluster mode: every event of the server is stamped with the lease's epoch and this instance's name. */
+  fence?: { epoch: number; owner: string };
 }
 
 /** A server this process follows, as the ownership layer keeps its model. */

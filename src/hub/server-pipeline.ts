@@ -41,6 +41,8 @@ export interface ServerPipelineParts {
    * Its events then go nowhere but server.* (a last server.disconnected may still be printed).
    */
   mayAct?: () => boolean;
+  /** Cluster mode: the epoch and owner stamped on every event (the NATS sink fences by the epoch). */
+  fence?: { epoch: number; owner: string };
 }
 
 export class ServerPipeline {
@@ -55,6 +57,7 @@ export class ServerPipeline {
   readonly #meetings: Meetings | undefined;
   /** Cluster mode: the server's guard (undefined: always). */
   readonly mayAct: (() => boolean) | undefined;
+  readonly fence: { epoch: number; owner: string } | undefined;
   #replaying = false;
   readonly #dispatching: () => boolean;
   readonly #ackAfterHandlers: boolean;
@@ -76,6 +79,7 @@ export class ServerPipeline {
     this.journal = parts.journal;
     this.#meetings = parts.meetings;
     this.mayAct = parts.mayAct;
+    this.fence = parts.fence;
     this.session = parts.openSession(this.receive);
   }
 
@@ -84,6 +88,8 @@ export class ServerPipeline {
     if (this.mayAct !== undefined && !this.mayAct()) return this.#receiveFenced(produced);
     // A replayed journal already holds its meeting events, and the model it restored already counts in the meetings.
     const events = this.#meetings === undefined || this.#replaying ? produced : this.#meetings.apply(this.target.name, produced);
+    // Replayed journal events get this owner's epoch too: it hands them out again, under its lease.
+    if (this.fence !== undefined) for (const event of events) Object.assign(event, this.fence);
     for (const event of events) this.#count(event.type);
     let gate: AckGate | undefined;
     let handlerWait: Promise<void> | undefined;

@@ -36,6 +36,11 @@ export interface SinkDeps {
   baseDir: string;
   /** Where the stdout sink writes; process.stdout unless a test or an embedding says otherwise. */
   stdout?: NodeJS.WritableStream;
+  /**
+   * Cluster mode: a NATS sink refuses a deposed owner's late writes in the shared stream
+   * (sinks/nats-fence.ts).
+   */
+  fenced?: boolean;
   /** On close, how long a healthy sink keeps delivering its backlog. @defaultValue SPOOLED_SINK.closeDrainMs */
   closeDrainMs?: number;
   /** Time for every sink's timers (retries, flushes, spool); the real clock unless a test drives it. */
@@ -134,6 +139,7 @@ async function createSink(config: SinkConfig, name: string, deps: SinkDeps): Pro
         timeoutMs: config.timeoutMs,
         redactor: new Secrets(config.servers.flatMap(urlSecrets)),
         logger: sinkLogger,
+        ...(deps.fenced && { fenced: true }),
       });
       batch = config.batch;
       break;

@@ -14,6 +14,7 @@ import { withDeadline } from './deadline.js';
 import { redactUrl, type Secrets } from '../secrets.js';
 import type { SpoolRecord } from './spool/index.js';
 import type { DeliveryOutcome, DeliveryTransport } from './delivery.js';
+import { NatsFence } from './nats-fence.js';
 
 const STREAM_NOT_FOUND = 10059;
 const STREAM_NAME_IN_USE = 10058;
@@ -25,6 +26,8 @@ export interface NatsTransportOptions {
   timeoutMs: number;
   redactor: Secrets;
   logger: Logger;
+  /** Cluster mode: publishes fenced by each event's epoch (nats-fence.ts). */
+  fenced?: boolean;
 }
 
 /** A server name as one subject token: no dots, wildcards or whitespace. */
@@ -36,7 +39,7 @@ export class NatsTransport implements DeliveryTransport {
   readonly target: string;
   private readonly servers: string[];
   private readonly auth: { user?: string; pass?: string; token?: string };
-  private connection: { nc: NatsConnection; js: JetStreamClient; streamReady: boolean } | null = null;
+  private connection: { nc: NatsConnection; js: JetStreamClient; streamReady: boolean; fence?: NatsFence } | null = null;
   private connecting: Promise<void> | null = null;
   private closed = false;
 
@@ -69,6 +72,7 @@ export class NatsTransport implements DeliveryTransport {
     }
 
     const { subject, stream, timeoutMs } = this.options;
+    if (this.options.fenced) return this.deliverFenced(conn, records, signal);
     const acks = records.map((r) =>
       conn.js.publish(`${subject}.${subjectToken(r.server)}.${r.type}`, r.line, {
         msgID: r.id,
@@ -92,6 +96,29 @@ export class NatsTransport implements DeliveryTransport {
       delivered: firstFailure,
       error: `NATS publish to stream ${stream} failed: ${this.options.redactor.describe(reason)}`,
     };
+  }
+
+  /** Events dropped by the fence so far (a newer owner had written). */
+  get fenced(): number {
+    return this.connection?.fence?.fenced ?? 0;
+  }
+
+  private async deliverFenced(conn: NonNullable<NatsTransport['connection']>, records: readonly SpoolRecord[], signal: AbortSignal): Promise<DeliveryOutcome> {
+    const { stream, subject, timeoutMs } = this.options;
+    if (conn.fence === undefined) {
+      const jsm = await jetstreamManager(conn.nc, { timeout: timeoutMs });
+      conn.fence = new NatsFence({ js: conn.js, jsm, stream, subject, token: subjectToken, serverVersion: conn.nc.info?.version, timeoutMs });
+      this.options.logger.info({ stream, ownerSubject: conn.fence.ownerSubjectMode }, conn.fence.ownerSubjectMode ? 'fenced publishing: owner-subject expectations (nats-server 2.11+)' : 'fenced publishing: per-subject chains after takeover markers (nats-server before 2.11)');
+    }
+    const fence = conn.fence;
+    const before = fence.fenced;
+    const handled = await withDeadline(fence.publish(records), timeoutMs * records.length + 2000, signal).then(
+      () => ({ done: records.length, error: undefined as unknown }),
+      (error: unknown) => ({ done: 0, error }),
+    );
+    if (fence.fenced > before) this.options.logger.warn({ dropped: fence.fenced - before }, 'events of a deposed owner refused by the stream (a newer owner announces the difference)');
+    if (handled.error === undefined) return { kind: 'delivered' };
+    return { kind: 'failed', delivered: handled.done, error: `NATS publish to stream ${stream}: ${this.options.redactor.describe(handled.error)}` };
   }
 
   async close(): Promise<void> {

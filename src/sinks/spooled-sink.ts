@@ -112,7 +112,7 @@ export class SpooledSink implements Sink {
       }
       return;
     }
-    this.spool.append(event.id, event.server, event.type, event.ts, line);
+    this.spool.append(event.id, event.server, event.type, event.ts, line, event.epoch);
     if (this.spool.full) return this.spool.waitForRoom();
   }
 

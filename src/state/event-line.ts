@@ -32,6 +32,8 @@ const KEY_ORDER: Record<string, number> = {
   participant: 9,
   reason: 10,
   synthetic: 11,
+  epoch: 12,
+  owner: 13,
 };
 
 /**
@@ -56,6 +58,8 @@ export function eventLine(event: CmsEvent): string {
     participant?: object;
     reason?: string;
     synthetic?: true;
+    epoch?: number;
+    owner?: string;
   };
   let line = `{"id":${JSON.stringify(e.id)},"ts":${JSON.stringify(e.ts)},"type":"${e.type}","server":${JSON.stringify(e.server)},"callId":${JSON.stringify(e.callId)}`;
   let written = 5;
@@ -79,6 +83,14 @@ export function eventLine(event: CmsEvent): string {
   }
   if (e.synthetic !== undefined) {
     line += `,"synthetic":${JSON.stringify(e.synthetic)}`;
+    written++;
+  }
+  if (e.epoch !== undefined) {
+    line += `,"epoch":${JSON.stringify(e.epoch)}`;
+    written++;
+  }
+  if (e.owner !== undefined) {
+    line += `,"owner":${JSON.stringify(e.owner)}`;
     written++;
   }
   // A key present with the value undefined is left out by JSON.stringify, and here too; a key

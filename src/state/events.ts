@@ -21,6 +21,13 @@ interface EventBase {
   server: string;
   /** Present (true) on events inferred by reconciliation rather than read from a CMS message. */
   synthetic?: true;
+  /**
+   * Cluster mode: the epoch of the lease its instance held on the server (higher for every later
+   * owner) and that instance's name. A consumer may drop, per server, events of an epoch lower
+   * than the highest it has seen.
+   */
+  epoch?: number;
+  owner?: string;
 }
 
 export interface ServerConnectedEvent extends EventBase {

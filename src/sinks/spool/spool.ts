@@ -152,11 +152,12 @@ export class Spool {
    * Queues one record. Returns nothing: the record is accepted even when the spool is full
    * (nothing is ever dropped); callers check `full` and wait for `waitForRoom()`.
    */
-  append(id: string, server: string, type: string, ts: string, line: string): void {
+  append(id: string, server: string, type: string, ts: string, line: string, epoch?: number): void {
     if (this.#closed) throw new Error('spool is closed');
-    const text = encodeRecord(id, server, type, ts, line);
+    const text = encodeRecord(id, server, type, ts, line, epoch);
     const bytes = Buffer.byteLength(text);
     const record: SpoolRecord = { id, server, type, ts, line, bytes, seg: 0, end: 0, pos: this.#appended };
+    if (epoch !== undefined) record.epoch = epoch;
     this.#writer.append(record, text);
     this.#appended += bytes;
     this.#backlog += 1;
