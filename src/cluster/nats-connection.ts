@@ -24,10 +24,11 @@ export function natsOptions(config: ClusterConfig, baseDir: string, origin: stri
   const options: ConnectionOptions = {
     servers: config.nats,
     name: `cms-events ${instance}`,
-    // Never give up: while NATS is away nobody can hold a lease, and following resumes when it is back.
+    // Once connected, never give up: while NATS is away nobody can hold a lease, and following
+    // resumes when it is back. The first connection fails fast instead, so that the caller can
+    // say that NATS cannot be reached (and retries itself).
     maxReconnectAttempts: -1,
     reconnectTimeWait: 1_000,
-    waitOnFirstConnect: true,
     timeout: 5_000,
   };
   if (config.credsFile !== undefined) {
