@@ -42,6 +42,8 @@ export async function startRealDaemon(options: {
   dir?: string;
   /** Turns the HTTP control routes on. */
   controlToken?: string;
+  /** The config's `cluster` section (cluster mode); absent: a single process. */
+  cluster?: { nats: string; instance: string; leaseSeconds: number };
 }): Promise<RealDaemon> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'cms-events-bench-'));
   const port = await freePort();
@@ -54,6 +56,7 @@ export async function startRealDaemon(options: {
       sinks: [{ type: 'stdout' }],
       log: { level: options.logLevel ?? 'info' },
       ...(options.stateDir !== undefined && { stateDir: options.stateDir }),
+      ...(options.cluster !== undefined && { cluster: options.cluster }),
     }),
   );
   const proc = spawnChild({ script: 'bin/cms-events', args: ['run', '--config', config], nodeFlags: options.nodeFlags, stdout: 'pipe', label: options.label });
