@@ -112,6 +112,9 @@ describe('meetings across bridges, from outside', () => {
     assert.equal((await getJson(`${s.api}/api/meetings/%E0%A4%A`)).status, 400, 'bad percent-encoding is the request\'s fault');
 
     // One meeting.started, just before the call.started of the first instance, from its bridge.
+    // (Its line may reach this process a moment after the API showed the meeting.)
+    await daemon.waitForEvent((e) => e.type === 'call.started' && e.callId === s.callB, "b's call.started line");
+    await daemon.waitForEvent((e) => e.type === 'call.started' && e.callId === s.callA, "a's call.started line");
     const started = meetingEvents(daemon, s.correlator);
     assert.equal(started.length, 1);
     const first = started[0]!;
