@@ -293,7 +293,14 @@ export class Hub {
   ready(): boolean {
     for (const rt of this.runtimes.values()) if (rt.session.status().state !== 'live') return false;
     const ownership = this.options.ownership;
-    if (ownership) for (const name of this.configured.keys()) if (ownership.ownerOf(name) === null) return false;
+    if (ownership) {
+      for (const name of this.configured.keys()) {
+        const owner = ownership.ownerOf(name);
+        if (owner === null) return false;
+        // Held here but not followed yet (its takeover is under way): not ready either.
+        if (owner === ownership.instance && !this.runtimes.has(name)) return false;
+      }
+    }
     return true;
   }
 
