@@ -90,7 +90,8 @@ export function placeServers(input: PlacementInput, timings: PlacementTimings = 
   let load = owned.size;
   for (const server of servers) {
     if (owned.has(server)) continue;
-    const lease = leases.get(server) ?? { held: false as const, since: input.startedAt };
+    const seen = leases.get(server);
+    const lease = seen ?? { held: false as const, since: input.startedAt };
     let freeFor: number;
     if (lease.held) {
       const expiredAt = lease.seenAt + leaseMs + timings.expiryGraceMs;
@@ -105,12 +106,15 @@ export function placeServers(input: PlacementInput, timings: PlacementTimings = 
     // the next instance while the one restarted before it was still warming up. Only for a
     // released lease: after an outage everyone looks young to everyone, and expired leases keep
     // the plain rule there (balanced, not a race for every server).
-    if (!lease.held && preferred !== undefined && preferred !== me && now - (members.get(preferred)?.since ?? now) < leaseMs) {
+    if (seen !== undefined && !lease.held && preferred !== undefined && preferred !== me && now - (members.get(preferred)?.since ?? now) < leaseMs) {
       preferred = preferredOwner(server, [...live].filter((m) => (m === me ? !warmingUp : now - (members.get(m)?.since ?? now) >= leaseMs)));
     }
     const orphaned = freeFor >= 2 * leaseMs;
     const mine = preferred === me && !warmingUp;
-    const fallback = freeFor >= timings.orphanFallbackMs && load < fairShare && !warmingUp;
+    // A key never seen (a cold start) gives the instance it prefers a lease to come out of its
+    // own warm-up first: instances that start together then each take their share.
+    const fallbackAfter = seen === undefined ? leaseMs + timings.orphanFallbackMs : timings.orphanFallbackMs;
+    const fallback = freeFor >= fallbackAfter && load < fairShare && !warmingUp;
     if (mine || fallback || orphaned) {
       acquire.push(server);
       load++;
