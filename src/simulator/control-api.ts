@@ -22,6 +22,8 @@ export const CONTROL_API_ROUTES = [
   'POST   /servers/{server|*}/faults/stall          {"on": true|false}',
   'POST   /servers/{server|*}/faults/raw            {"frame": "..."}',
   'POST   /servers/{server|*}/faults/restBusy       {"count": N}   (the next N REST requests answer 503)',
+  'POST   /servers/{server|*}/faults/raiseAlarm     {"type": T, "failureReason"?: R} → {id} (per server with *)',
+  'POST   /servers/{server|*}/faults/clearAlarm     {"type": T}',
   'GET    /servers/{server}/switches',
   'PATCH  /servers/{server|*}/switches              {name: value, ...}',
   'GET    /servers/{server}/violations',
@@ -192,8 +194,19 @@ export async function startControlApi(
         for (const s of targets) s.faults.restBusy(count as number);
         break;
       }
+      case 'raiseAlarm': {
+        const { type, failureReason } = body;
+        if (typeof type !== 'string' || type === '') throw new HttpError(400, '"type" must be a non-empty string');
+        if (failureReason !== undefined && typeof failureReason !== 'string') throw new HttpError(400, '"failureReason" must be a string');
+        const raised = targets.map((s) => ({ name: s.name, id: s.faults.raiseAlarm(type, failureReason) }));
+        return send(res, 200, targets.length === 1 ? { id: raised[0]?.id } : raised);
+      }
+      case 'clearAlarm':
+        if (typeof body.type !== 'string' || body.type === '') throw new HttpError(400, '"type" must be a non-empty string');
+        for (const s of targets) s.faults.clearAlarm(body.type);
+        break;
       default:
-        throw new HttpError(404, `unknown fault ${JSON.stringify(name)} (drop, down, up, stall, raw, restBusy)`);
+        throw new HttpError(404, `unknown fault ${JSON.stringify(name)} (drop, down, up, stall, raw, restBusy, raiseAlarm, clearAlarm)`);
     }
     send(res, 204);
   }

@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CallLegs } from './call-legs.js';
 import { failureXml } from './rest-xml.js';
 import { RestFailure, routeRest, type RestContext } from './rest-routes.js';
-import type { CallBridgeInfo, RestRequestRecord } from './types.js';
+import type { AlarmInfo, CallBridgeInfo, RestRequestRecord, SystemStatus } from './types.js';
 import type { SimulatorSwitches } from './switches.js';
 import type { Clock } from '../clock.js';
 import type { SimulatedWorld } from './world.js';
@@ -23,6 +23,10 @@ export interface RestHost {
   readonly clock: Clock;
   /** The bridges of its cluster (none when it stands alone). */
   callBridges(): readonly CallBridgeInfo[];
+  /** What GET /system/status reports now. */
+  systemStatus(): SystemStatus;
+  /** The active alarms, for GET /system/alarms. */
+  alarms(): AlarmInfo[];
   /** Whether the Authorization header carries the bridge's credentials. */
   authenticate(header: string | undefined): boolean;
   /** The whole server is down (faults.goDown). */
@@ -112,7 +116,16 @@ export class RestApi {
     if (!formOk || ((method === 'POST' || method === 'PUT') && mediaType !== undefined && mediaType !== FORM_TYPE)) {
       return answer(400, failureXml('parameterError', { parameter: 'Content-Type', error: `bodies must be ${FORM_TYPE}` }));
     }
-    const context: RestContext = { world: this.host.world, legs: this.host.legs, switches: this.host.switches, clock: this.host.clock, callBridges: this.host.callBridges() };
+    const host = this.host;
+    const context: RestContext = {
+      world: host.world,
+      legs: host.legs,
+      switches: host.switches,
+      clock: host.clock,
+      callBridges: host.callBridges(),
+      systemStatus: () => host.systemStatus(),
+      alarms: () => host.alarms(),
+    };
     try {
       const result = routeRest(context, method, url, params);
       if (result.location !== undefined) answer(result.status ?? 200, undefined, { Location: result.location });

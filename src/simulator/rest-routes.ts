@@ -2,9 +2,11 @@
 // or changes the world, which reports every change on the events feed. A participant hosted on
 // another bridge of the cluster is listed with its `<callBridge>` and only its host changes it:
 // here a change is refused with participantCannotBeModified, a drop with participantCannotBeDeleted.
+// The two health resources, system/status and system/alarms, only read.
 import type { Clock } from '../clock.js';
 import type { CallLegs, LegRecord } from './call-legs.js';
 import {
+  alarmSummary,
   callBridgeSummary,
   callSummary,
   callXml,
@@ -13,10 +15,11 @@ import {
   legXml,
   participantSummary,
   participantXml,
+  statusXml,
   type Attributes,
 } from './rest-xml.js';
 import type { SimulatorSwitches } from './switches.js';
-import type { CallBridgeInfo } from './types.js';
+import type { AlarmInfo, CallBridgeInfo, SystemStatus } from './types.js';
 import type { CallRecord, ParticipantRecord, SimulatedWorld } from './world.js';
 import { WorldError } from './world.js';
 
@@ -38,6 +41,8 @@ export interface RestContext {
   readonly clock: Clock;
   /** The bridges of the cluster (none for a bridge on its own). */
   readonly callBridges: readonly CallBridgeInfo[];
+  systemStatus(): SystemStatus;
+  alarms(): AlarmInfo[];
 }
 
 /** 200 by default; `location` makes a create answer (no body). */
@@ -64,6 +69,8 @@ const ROUTES: Record<string, readonly string[]> = {
   callLegs: ['GET'],
   'callLegs/:': ['GET', 'PUT', 'DELETE'],
   callBridges: ['GET'],
+  'system/status': ['GET'],
+  'system/alarms': ['GET'],
 };
 
 type Params = Record<string, string>;
@@ -123,7 +130,8 @@ export function routeRest(ctx: RestContext, method: string, url: URL, params: Pa
     throw new RestFailure(404, 'unknownPath');
   }
   const [collection, id = '', sub] = parts;
-  const key = parts.map((p, i) => (i % 2 === 0 ? p : p === '*' && i === 3 ? '*' : ':')).join('/');
+  // Under system/ the second part names a resource, not an id.
+  const key = collection === 'system' ? parts.join('/') : parts.map((p, i) => (i % 2 === 0 ? p : p === '*' && i === 3 ? '*' : ':')).join('/');
   const allowed = ROUTES[key];
   if (!allowed || parts.length > 4 || parts.some((p) => p === '')) throw new RestFailure(404, 'unknownPath');
   if (!allowed.includes(method)) throw new RestFailure(405, 'methodNotSupported', { allow: allowed.join(', ') });
@@ -267,6 +275,7 @@ function read(ctx: RestContext, collection: string, id: string, sub: string | un
     const participant = owner(leg);
     return participant ? [legSummary(leg, participant)] : [];
   });
+  if (collection === 'system') return id === 'status' ? statusXml(ctx.systemStatus()) : page(ctx, query, ctx.alarms().map(alarmSummary), 'alarms');
   if (collection === 'callBridges') return page(ctx, query, ctx.callBridges.map(callBridgeSummary), 'callBridges');
   if (collection === 'calls') {
     if (id === '') return page(ctx, query, [...ctx.world.calls()].filter((c) => matches(c.fields.name)).map(callSummary), 'calls');

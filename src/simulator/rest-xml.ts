@@ -1,7 +1,7 @@
 // How the simulated bridge writes its REST answers: XML with `<?xml version="1.0"?>`, collections
 // with a `total` attribute and an `id` attribute on each child, every value escaped.
 import type { LegRecord } from './call-legs.js';
-import type { CallBridgeInfo } from './types.js';
+import type { AlarmInfo, CallBridgeInfo, SystemStatus } from './types.js';
 import type { CallRecord, ParticipantRecord } from './world.js';
 
 export const XML_DECLARATION = '<?xml version="1.0"?>';
@@ -94,4 +94,18 @@ export function legXml(leg: LegRecord, participant: ParticipantRecord): string {
     element('configuration', {}, [leaf('rxAudioMute', f.audioMuted), leaf('rxVideoMute', f.videoMuted), leaf('chosenLayout', f.layout), leaf('importance', f.importance)]),
     element('status', {}, [leaf('state', f.state), leaf('direction', f.direction)]),
   ]);
+}
+
+/** The elements of GET /system/status, in the order a CMS writes them. */
+const STATUS_ELEMENTS: ReadonlyArray<keyof SystemStatus> = [
+  'softwareVersion', 'uptimeSeconds', 'activated', 'clusterEnabled', 'cdrTime', 'callLegsActive', 'callLegsMaxActive', 'callLegsCompleted',
+  'audioBitRateOutgoing', 'videoBitRateOutgoing', 'audioBitRateIncoming', 'videoBitRateIncoming',
+];
+
+export function statusXml(status: SystemStatus): string {
+  return XML_DECLARATION + element('status', {}, STATUS_ELEMENTS.map((name) => leaf(name, status[name])));
+}
+
+export function alarmSummary(alarm: AlarmInfo): string {
+  return element('alarm', { id: alarm.id }, [leaf('type', alarm.type), leaf('activeTimeSeconds', alarm.activeTimeSeconds), leaf('failureReason', alarm.failureReason)]);
 }

@@ -1,5 +1,5 @@
 // One simulated Call Bridge: the REST token endpoint and the event socket on one port, the world
-// it hosts, its faults and switches. Kept light, since a benchmark runs a thousand in one process.
+// it hosts, its faults, switches and health (system status and alarms). Kept light, since a benchmark runs a thousand in one process.
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -7,13 +7,15 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { givenCertificate, selfSignedCertificate, type ServerCertificate } from './certificate.js';
 import { EventConnection, type ConnectionHost } from './event-connection.js';
+import { Alarms } from './alarms.js';
+import { CallLegFigures } from './call-leg-figures.js';
 import { CallLegs } from './call-legs.js';
 import { refuseUpgrade, sendFailure } from './http-responses.js';
 import { REST_PREFIX, RestApi } from './rest-api.js';
 import { resolveSwitches, type SimulatorSwitches } from './switches.js';
 import { realClock, type Clock } from '../clock.js';
 import { TokenStore } from './tokens.js';
-import type { CallBridgeInfo, ConnectionFigures, Faults, RestRequestRecord, SimulatedServer, SimulatorOptions, SimulatorStats, Violation } from './types.js';
+import type { AlarmInfo, CallBridgeInfo, ConnectionFigures, Faults, RestRequestRecord, SimulatedServer, SimulatorOptions, SimulatorStats, SystemStatus, Violation } from './types.js';
 import { ViolationLog } from './violations.js';
 import { SimulatedWorld, type WorldChange } from './world.js';
 
@@ -23,6 +25,7 @@ const EVENTS_PATH = '/events/v1';
 const MAX_CLIENT_FRAME_BYTES = 4 * 1024 * 1024;
 /** Closed connections whose figures connectionFigures() still reports. */
 const KEPT_CLOSED_CONNECTIONS = 100;
+const DEFAULT_SOFTWARE_VERSION = '3.8.1';
 
 function basicCredentials(header: string | undefined): { user: string; password: string } | undefined {
   if (!header || !/^basic /i.test(header)) return undefined;
@@ -41,6 +44,7 @@ class SimulatorServer implements SimulatedServer, ConnectionHost {
   readonly fingerprint?: string;
   readonly username: string;
   readonly password: string;
+  readonly softwareVersion: string;
   readonly switches: SimulatorSwitches;
   readonly clock: Clock;
   readonly world: SimulatedWorld;
@@ -52,6 +56,10 @@ class SimulatorServer implements SimulatedServer, ConnectionHost {
   private readonly wss: WebSocketServer;
   private readonly tokens: TokenStore;
   private readonly legs = new CallLegs();
+  private readonly legFigures = new CallLegFigures();
+  private readonly alarmList: Alarms;
+  /** clock.now() at construction: what uptimeSeconds counts from. */
+  private readonly startedAt: number;
   private readonly rest: RestApi;
   private readonly log = new ViolationLog();
   private readonly connections = new Set<EventConnection>();
@@ -70,6 +78,10 @@ class SimulatorServer implements SimulatedServer, ConnectionHost {
     this.password = options.password ?? 'admin';
     this.switches = resolveSwitches(options.switches);
     this.clock = options.clock ?? realClock;
+    this.softwareVersion = options.softwareVersion ?? DEFAULT_SOFTWARE_VERSION;
+    if (typeof this.softwareVersion !== 'string' || this.softwareVersion === '') throw new TypeError('softwareVersion must be a non-empty string');
+    this.startedAt = this.clock.now();
+    this.alarmList = new Alarms(this.clock);
     this.tls = certificate !== undefined;
     if (certificate) {
       this.caPem = certificate.caPem;
@@ -84,6 +96,8 @@ class SimulatorServer implements SimulatedServer, ConnectionHost {
       switches: this.switches,
       clock: this.clock,
       callBridges: () => this.callBridges,
+      systemStatus: () => this.systemStatus(),
+      alarms: () => this.alarms(),
       authenticate: (header) => this.authentic(header),
       isDown: () => this.down,
     });
@@ -104,6 +118,8 @@ class SimulatorServer implements SimulatedServer, ConnectionHost {
         for (const connection of this.connections) connection.sendRaw(frame);
       },
       restBusy: (count: number) => this.rest.busyFor(count),
+      raiseAlarm: (type: string, failureReason?: string) => this.alarmList.raise(type, failureReason),
+      clearAlarm: (type: string) => this.alarmList.clear(type),
     };
     const handler = (req: IncomingMessage, res: ServerResponse) => this.handleRequest(req, res);
     this.http = certificate ? createHttpsServer({ cert: certificate.cert, key: certificate.key }, handler) : createHttpServer(handler);
@@ -134,6 +150,28 @@ class SimulatorServer implements SimulatedServer, ConnectionHost {
 
   restRequests(last?: number): RestRequestRecord[] {
     return this.rest.requests(last);
+  }
+
+  systemStatus(): SystemStatus {
+    const now = this.clock.now();
+    return {
+      softwareVersion: this.softwareVersion,
+      uptimeSeconds: Math.max(0, Math.floor((now - this.startedAt) / 1000)),
+      activated: true,
+      clusterEnabled: this.callBridges.length > 0,
+      cdrTime: new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      callLegsActive: this.legFigures.active,
+      callLegsMaxActive: this.legFigures.maxActive,
+      callLegsCompleted: this.legFigures.completed,
+      audioBitRateOutgoing: 0,
+      videoBitRateOutgoing: 0,
+      audioBitRateIncoming: 0,
+      videoBitRateIncoming: 0,
+    };
+  }
+
+  alarms(): AlarmInfo[] {
+    return this.alarmList.list();
   }
 
   stats(): SimulatorStats {
@@ -272,6 +310,7 @@ class SimulatorServer implements SimulatedServer, ConnectionHost {
 
   private publish(changes: readonly WorldChange[]): void {
     this.legs.apply(changes);
+    this.legFigures.apply(changes);
     for (const connection of this.connections) connection.applyChanges(changes);
   }
 

@@ -24,6 +24,8 @@ export interface SimulatorOptions {
   switches?: Partial<SimulatorSwitches>;
   /** Ack timeouts run on it; default the real clock (tests pass a manual one). */
   clock?: Clock;
+  /** What GET /api/v1/system/status reports in `softwareVersion`; default 3.8.1. */
+  softwareVersion?: string;
 }
 
 export interface Violation {
@@ -106,8 +108,52 @@ export interface Faults {
   stallAcks(on: boolean): void;
   /** Writes `frame` as is to every open event socket, outside the message id sequence. */
   sendRaw(frame: string): void;
-  /** The next `count` authenticated REST requests answer 503 <databaseNotReady /> (0 cancels). */
+  /**
+   * The next `count` authenticated REST requests answer 503 <databaseNotReady /> (0 cancels).
+   * Number.MAX_SAFE_INTEGER keeps the REST API failing until restBusy(0). The token endpoint and
+   * the events feed are not affected.
+   */
   restBusy(count: number): void;
+  /**
+   * Raises an alarm that GET /system/alarms lists from now on; returns its id. Raising a type
+   * that is active already returns the existing id and changes nothing.
+   */
+  raiseAlarm(type: string, failureReason?: string): string;
+  /** Clears the active alarm of that type, if there is one. */
+  clearAlarm(type: string): void;
+}
+
+/** An active alarm, as GET /system/alarms lists it. */
+export interface AlarmInfo {
+  id: string;
+  /** e.g. cdrConnectionFailure, callBridgeConnectionFailure, callDistributionFailure, databaseConnectionError. */
+  type: string;
+  failureReason?: string;
+  /** Whole seconds on the simulator's clock since it was raised. */
+  activeTimeSeconds: number;
+}
+
+/** What GET /system/status reports. Call legs are counted as participants (one leg each here). */
+export interface SystemStatus {
+  softwareVersion: string;
+  /** Whole seconds on the simulator's clock since it started. */
+  uptimeSeconds: number;
+  activated: boolean;
+  /** The bridge is in a BridgeCluster (formBridgeCluster). */
+  clusterEnabled: boolean;
+  /** The clock's time, ISO 8601 to the second. */
+  cdrTime: string;
+  /** Participants hosted here that are connected or on hold, over all calls. */
+  callLegsActive: number;
+  /** The most callLegsActive has been since the start. */
+  callLegsMaxActive: number;
+  /** Participants hosted here that left, or whose call ended. */
+  callLegsCompleted: number;
+  /** The simulator carries no media: always 0. */
+  audioBitRateOutgoing: number;
+  videoBitRateOutgoing: number;
+  audioBitRateIncoming: number;
+  videoBitRateIncoming: number;
 }
 
 /** One request the REST API received (never its credentials). */
@@ -161,6 +207,10 @@ export interface SimulatedServer {
   connectionFigures(): ConnectionFigures[];
   /** The REST requests received, oldest first: the last `last` of them (up to 1,000 are kept). */
   restRequests(last?: number): RestRequestRecord[];
+  /** What GET /api/v1/system/status answers now. */
+  systemStatus(): SystemStatus;
+  /** The active alarms, oldest first, as GET /api/v1/system/alarms lists them. */
+  alarms(): AlarmInfo[];
   /** Fires for every server message frame written to a client socket (for latency benchmarks). */
   onFrameSent?: (connectionId: number, messageId: number) => void;
   /**
