@@ -9,6 +9,10 @@ export function formatEvent(event: CmsEvent): string {
       return `${time} ${event.server} connected`;
     case 'server.disconnected':
       return `${time} ${event.server} disconnected: ${event.reason}`;
+    case 'server.alarm.raised':
+      return `${time} ${event.server} alarm raised: ${event.alarm.type}${event.alarm.failureReason ? ` (${event.alarm.failureReason})` : ''}${mark}`;
+    case 'server.alarm.cleared':
+      return `${time} ${event.server} alarm cleared: ${event.alarm.type}${mark}`;
     case 'meeting.started':
       return `${time} meeting started "${event.meeting.name ?? ''}" on ${event.server}${mark}`;
     case 'meeting.ended':

@@ -11,8 +11,9 @@ import { CONTROL } from '../defaults.js';
 import { Secrets } from '../secrets.js';
 import type { ServerTarget } from '../session/types.js';
 import { connectionFactory, createTlsConfig } from '../transport/index.js';
+import type { ListedAlarm } from '../state/server-state.js';
 import { CmsApiError, describeRefusal } from './errors.js';
-import { readChildText, readFailure, readIds } from './xml.js';
+import { readChildText, readFailure, readIds, readItems, readLeaves } from './xml.js';
 
 export type Params = Record<string, string | number | boolean | null>;
 
@@ -21,6 +22,13 @@ export interface CmsAnswer {
   /** The created object's path (POST), from the Location header. */
   location: string | undefined;
   body: string;
+}
+
+/** What GET /system/status says, as the daemon uses it (null where the CMS did not say). */
+export interface CmsStatus {
+  version: string | null;
+  uptimeSeconds: number | null;
+  callLegsActive: number | null;
 }
 
 export interface CmsClientOptions {
@@ -125,6 +133,39 @@ export class CmsClient {
   /** Ends the call for everyone. */
   async end(callId: string): Promise<void> {
     await this.request('DELETE', `/calls/${encodeURIComponent(callId)}`, undefined, 'end the call');
+  }
+
+  // ---- health -------------------------------------------------------------------------------
+
+  /** GET /system/status: the software version, uptime and call-leg figures (what the daemon shows per server). */
+  async status(): Promise<CmsStatus> {
+    const answer = await this.request('GET', '/system/status', undefined, 'read the system status');
+    const leaves = readLeaves(answer.body, 'status');
+    const count = (name: string): number | null => {
+      const value = Number(leaves[name]);
+      return leaves[name] !== undefined && Number.isFinite(value) ? value : null;
+    };
+    return { version: leaves.softwareVersion ?? null, uptimeSeconds: count('uptimeSeconds'), callLegsActive: count('callLegsActive') };
+  }
+
+  /** GET /system/alarms, every page: the alarms active now. */
+  async alarms(): Promise<ListedAlarm[]> {
+    const alarms: ListedAlarm[] = [];
+    for (let offset = 0; ; ) {
+      const answer = await this.request('GET', '/system/alarms', { offset }, 'read the alarms');
+      const page = readItems(answer.body, 'alarms', 'alarm');
+      for (const item of page.items) {
+        if (item.type === undefined) continue;
+        const alarm: ListedAlarm = { type: item.type };
+        if (item.id !== undefined) alarm.id = item.id;
+        const active = Number(item.activeTimeSeconds);
+        if (item.activeTimeSeconds !== undefined && Number.isFinite(active)) alarm.activeTimeSeconds = active;
+        if (item.failureReason !== undefined) alarm.failureReason = item.failureReason;
+        alarms.push(alarm);
+      }
+      offset += page.items.length;
+      if (page.items.length === 0 || offset >= page.total) return alarms;
+    }
   }
 
   // ---- the rest -----------------------------------------------------------------------------

@@ -49,3 +49,27 @@ export function readChildText(text: string, root: string, child: string): string
   const value = node[child];
   return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
 }
+
+/** The leaf elements of `<root>` as strings (e.g. /system/status); empty when there is no such root. */
+export function readLeaves(text: string, root: string): Record<string, string> {
+  const node = parse(text)?.[root];
+  const leaves: Record<string, string> = {};
+  if (!isNode(node)) return leaves;
+  for (const [key, value] of Object.entries(node)) if (typeof value === 'string') leaves[key] = value;
+  return leaves;
+}
+
+/** The `<item>` children of `<collection>` with their id and leaf elements, and the total. */
+export function readItems(text: string, collection: string, item: string): { items: Array<Record<string, string>>; total: number } {
+  const node = parse(text)?.[collection];
+  if (!isNode(node)) return { items: [], total: 0 };
+  const children = node[item];
+  const list = Array.isArray(children) ? children : children === undefined ? [] : [children];
+  const items = list.filter(isNode).map((child) => {
+    const leaves: Record<string, string> = {};
+    for (const [key, value] of Object.entries(child)) if (typeof value === 'string') leaves[key] = value;
+    return leaves;
+  });
+  const total = Number(node.total);
+  return { items, total: Number.isFinite(total) ? total : items.length };
+}

@@ -130,6 +130,10 @@ export const configSchema = z
      * memory only.
      */
     stateDir: z.string().min(1).nullable().optional(),
+    /** Each CMS's own health (status and alarms) read through its REST API. */
+    health: z
+      .strictObject({ intervalSeconds: z.number().min(1, { error: 'must be at least 1' }).default(30) })
+      .default({ intervalSeconds: 30 }),
     /** Several instances sharing the servers through NATS; absent: this process follows every server. */
     cluster: clusterConfigSchema.optional(),
   })

@@ -22,6 +22,8 @@ import { HandlerRegistry, type Handler } from './handlers.js';
 import { createLogger, registerSecret } from './logger.js';
 import { createHubMetrics, type HubMetrics } from './metrics.js';
 import { MeetingHosts } from './meeting-hosts.js';
+import { ServerHealth, type CmsHealth } from './server-health.js';
+import { realClock } from '../clock.js';
 import type { ModelJournal } from './model-journal.js';
 import type { FleetObserver, FleetView, FollowedServer, OwnedServers, ServerOwnership, ServerStart } from './ownership.js';
 import { diffServers } from './server-diff.js';
@@ -58,6 +60,8 @@ export interface ServerView extends Omit<SessionStatus, 'state' | 'counters'> {
   counters: SessionStatus['counters'] | null;
   /** Cluster mode: the instance following it (null: none); absent in single-process mode. */
   owner?: string | null;
+  /** The CMS's own health from its REST API (null for a server another instance follows). */
+  cms: CmsHealth | null;
   host: string;
   port: number;
   calls: number;
@@ -77,6 +81,8 @@ export class Hub {
   /** Each server's handler context, and its REST client once made. */
   private readonly contexts = new Map<string, HandlerContext>();
   private readonly clients = new Map<string, CmsClient>();
+  /** Each followed server's health checks. */
+  private readonly healths = new Map<string, ServerHealth>();
   private readonly fanout: SinkFanout;
   /** The servers' models joined into meetings (by callCorrelator), fed by every pipeline. */
   private readonly meetingModel: Meetings;
@@ -118,6 +124,7 @@ export class Hub {
         eventCounts: () => new Map([...this.runtimes].map(([name, rt]) => [name, rt.eventCounts])),
         stateWrites: () => this.models?.writes ?? 0,
         meetings: () => this.meetingModel.counts(),
+        health: () => new Map([...this.healths].map(([name, health]) => [name, health.view()])),
       },
       options.registry,
     );
@@ -237,6 +244,7 @@ export class Hub {
       eventsPerSecond: rt.eventsPerSecond(),
       restored: rt.state.restored,
       ...(ownership && { owner: ownership.instance }),
+      cms: this.healths.get(rt.target.name)?.view() ?? null,
     }));
     if (!ownership) return followed;
     // Cluster mode: the servers another instance follows (or none yet) are listed too.
@@ -437,6 +445,16 @@ export class Hub {
     if (from?.journal) this.models?.follow(target.name, pipeline, from.journal as ModelJournal, (from.replay?.length ?? 0) > 0);
     if (from?.replay?.length) await pipeline.replay(from.replay);
     session.start();
+    const health = new ServerHealth({
+      client: () => context.cms,
+      state: pipeline.state,
+      announce: (events) => pipeline.announce(events),
+      intervalMs: this.config.health.intervalSeconds * 1_000,
+      clock: realClock,
+      log: logger,
+    });
+    this.healths.set(target.name, health);
+    health.start();
   }
 
   /**
@@ -446,6 +464,8 @@ export class Hub {
   private async stopServer(name: string, reason: string, options: { endCalls?: boolean } = {}): Promise<void> {
     const pipeline = this.runtimes.get(name);
     if (!pipeline) return;
+    this.healths.get(name)?.stop();
+    this.healths.delete(name);
     // A live session announces its own end; otherwise the hub says it.
     const wasLive = pipeline.session.status().state === 'live';
     await pipeline.session.stop(reason);
@@ -483,6 +503,7 @@ function standbyView(target: ServerTarget, owner: string | null, calls: number):
     eventsPerSecond: 0,
     restored: false,
     owner,
+    cms: null,
   };
 }
 

@@ -3,6 +3,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { SessionCounters, SessionState, SessionStatus } from '../session/types.js';
 import type { MeetingCounts } from '../state/meetings.js';
+import type { CmsHealth } from './server-health.js';
 
 const STATES: SessionState[] = ['connecting', 'subscribing', 'live', 'backoff', 'stopped'];
 
@@ -13,6 +14,8 @@ export interface MetricsSource {
   /** Stored models written since start (0 without a state folder). */
   stateWrites(): number;
   meetings(): MeetingCounts;
+  /** Each followed server's health as last read from its REST API. */
+  health(): Map<string, CmsHealth>;
 }
 
 export interface HubMetrics {
@@ -119,6 +122,30 @@ export function createHubMetrics(source: MetricsSource, registry = new Registry(
     registers: [registry],
     collect() {
       this.set(source.meetings().participants);
+    },
+  });
+  new Gauge({
+    name: 'cms_events_cms_call_legs_active',
+    help: 'Active call legs as each CMS reports them (/system/status)',
+    labelNames: ['server'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [server, health] of source.health()) if (health.callLegsActive !== null) this.set({ server }, health.callLegsActive);
+    },
+  });
+  new Gauge({
+    name: 'cms_events_cms_alarms',
+    help: 'Alarms active on each CMS (/system/alarms), by type',
+    labelNames: ['server', 'type'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [server, health] of source.health()) {
+        const byType = new Map<string, number>();
+        for (const alarm of health.alarms) byType.set(alarm.type, (byType.get(alarm.type) ?? 0) + 1);
+        for (const [type, count] of byType) this.set({ server, type }, count);
+      }
     },
   });
   const handlerErrors = new Counter({

@@ -39,6 +39,29 @@ export interface ServerDisconnectedEvent extends EventBase {
   reason: string;
 }
 
+/** One alarm of a CMS's /system/alarms, as the daemon keeps it. */
+export interface ServerAlarm {
+  /** The CMS's id of the alarm, when it gives one (it stays while the alarm is active). */
+  id?: string;
+  /** The CMS's alarm type (cdrConnectionFailure, callBridgeConnectionFailure, …). */
+  type: string;
+  /** ISO time it became active, as far as the CMS says (now minus its activeTimeSeconds). */
+  since: string;
+  failureReason?: string;
+}
+
+/** An alarm appeared in the server's /system/alarms (once per alarm, also across the daemon's restarts). */
+export interface ServerAlarmRaisedEvent extends EventBase {
+  type: 'server.alarm.raised';
+  alarm: ServerAlarm;
+}
+
+/** An alarm went away from the server's /system/alarms. */
+export interface ServerAlarmClearedEvent extends EventBase {
+  type: 'server.alarm.cleared';
+  alarm: ServerAlarm;
+}
+
 /** What meeting events say of their meeting (GET /api/meetings has the whole of it). */
 export interface MeetingSummary {
   /** The callCorrelator its calls share, or `<server>:<callId>` for a call without one. */
@@ -107,6 +130,8 @@ export interface ParticipantLeftEvent extends ParticipantEventBase {
 export type CmsEvent =
   | ServerConnectedEvent
   | ServerDisconnectedEvent
+  | ServerAlarmRaisedEvent
+  | ServerAlarmClearedEvent
   | MeetingStartedEvent
   | MeetingEndedEvent
   | CallStartedEvent
@@ -123,6 +148,8 @@ export type EventOfType<T extends CmsEventType> = Extract<CmsEvent, { type: T }>
 export const EVENT_TYPES: readonly CmsEventType[] = [
   'server.connected',
   'server.disconnected',
+  'server.alarm.raised',
+  'server.alarm.cleared',
   'meeting.started',
   'meeting.ended',
   'call.started',

@@ -7,7 +7,8 @@
 // generation, and an entity counts as confirmed when it was last re-announced in the current
 // one. That makes beginResync() O(1) however many calls and participants are known.
 import type { CallFields, CallListEntry, RosterEntry } from '../protocol/index.js';
-import type { CallState, CallView, CmsEvent, ParticipantState } from './events.js';
+import type { CallState, CallView, CmsEvent, ParticipantState, ServerAlarm } from './events.js';
+import { isoTime } from './iso-time.js';
 import { newEventId } from './event-id.js';
 import { EventBuilder } from './event-builder.js';
 import type { CallRecord, ParticipantRecord } from './records.js';
@@ -40,16 +41,73 @@ export const SERVER_REMOVED_REASON = 'serverRemoved';
 const reasonOf = (entry: { reason?: unknown }): string | undefined =>
   typeof entry.reason === 'string' ? entry.reason : undefined;
 
+/** One alarm as the CMS's /system/alarms lists it. */
+export interface ListedAlarm {
+  id?: string;
+  type: string;
+  activeTimeSeconds?: number;
+  failureReason?: string;
+}
+
+/** An alarm is the same alarm while the CMS keeps its id (or, without one, its type and reason). */
+const alarmKey = (alarm: { id?: string; type: string; failureReason?: string }): string =>
+  alarm.id !== undefined ? `id:${alarm.id}` : `type:${alarm.type}\u0000${alarm.failureReason ?? ''}`;
+
 export class ServerState {
   readonly counters: StateCounters = { lateUpdates: 0, unknownIds: 0 };
   readonly #events: EventBuilder;
   readonly #calls = new Map<string, CallRecord>();
+  /** The server's alarms as announced (kept with the calls across restarts). */
+  readonly #alarms = new Map<string, ServerAlarm>();
+  readonly #server: string;
+  readonly #now: () => number;
+  readonly #newEventId: () => string;
   #generation = 0;
   #revision = 0;
   #restored = false;
 
   constructor(options: ServerStateOptions) {
     this.#events = new EventBuilder(options.server, options.now ?? Date.now, options.newEventId ?? newEventId);
+    this.#server = options.server;
+    this.#now = options.now ?? Date.now;
+    this.#newEventId = options.newEventId ?? newEventId;
+  }
+
+  /** The alarms announced and not cleared since, as they are kept across restarts. */
+  alarms(): ServerAlarm[] {
+    return [...this.#alarms.values()].map((alarm) => ({ ...alarm }));
+  }
+
+  /** Takes over the alarms kept by an earlier run (announced then; not announced again). */
+  restoreAlarms(alarms: readonly ServerAlarm[]): void {
+    for (const alarm of alarms) this.#alarms.set(alarmKey(alarm), { ...alarm });
+  }
+
+  /**
+   * The server's /system/alarms as read now: an alarm not announced yet is raised, one
+   * announced and no longer listed is cleared; each exactly once.
+   */
+  applyAlarms(listed: readonly ListedAlarm[]): CmsEvent[] {
+    const now = this.#now();
+    const ts = isoTime(now);
+    const events: CmsEvent[] = [];
+    const seen = new Set<string>();
+    for (const item of listed) {
+      const key = alarmKey(item);
+      seen.add(key);
+      if (this.#alarms.has(key)) continue;
+      const alarm: ServerAlarm = { type: item.type, since: isoTime(now - Math.max(0, item.activeTimeSeconds ?? 0) * 1000) };
+      if (item.id !== undefined) alarm.id = item.id;
+      if (item.failureReason !== undefined) alarm.failureReason = item.failureReason;
+      this.#alarms.set(key, alarm);
+      events.push({ id: this.#newEventId(), ts, type: 'server.alarm.raised', server: this.#server, alarm: { ...alarm } });
+    }
+    for (const [key, alarm] of this.#alarms) {
+      if (seen.has(key)) continue;
+      this.#alarms.delete(key);
+      events.push({ id: this.#newEventId(), ts, type: 'server.alarm.cleared', server: this.#server, alarm: { ...alarm } });
+    }
+    return this.#changed(events);
   }
 
   /** Moves with every change to what was announced: a writer tells a changed model from an idle one. */

@@ -3,7 +3,7 @@
 // hub's (hub/model-store.ts). A stored model is trusted no further than it can be checked: an
 // unknown version, a file of another server or a shape that is off is refused with a sentence
 // that says what is wrong, and the server then starts fresh.
-import type { CallState, CmsEvent, ParticipantState } from './events.js';
+import type { CallState, CmsEvent, ParticipantState, ServerAlarm } from './events.js';
 import { CALL_FIELD_NAMES, PARTICIPANT_FIELD_NAMES } from './fields.js';
 
 export const STORED_MODEL_VERSION = 1;
@@ -21,14 +21,17 @@ export interface StoredModel {
   /** The last journal generation whose events it includes (hub/model-journal.ts); -1: none. */
   journal: number;
   calls: StoredCall[];
+  /** The server's alarms as last announced (absent: none; older files have none). */
+  alarms?: ServerAlarm[];
 }
 
-export function encodeModel(server: string, calls: StoredCall[], savedAt: string, journal = -1): string {
+export function encodeModel(server: string, calls: StoredCall[], savedAt: string, journal = -1, alarms: readonly ServerAlarm[] = []): string {
   const model: StoredModel = { version: STORED_MODEL_VERSION, server, savedAt, journal, calls };
+  if (alarms.length > 0) model.alarms = [...alarms];
   return JSON.stringify(model);
 }
 
-export type DecodedModel = { ok: true; calls: StoredCall[]; savedAt: string; journal: number } | { ok: false; problem: string };
+export type DecodedModel = { ok: true; calls: StoredCall[]; savedAt: string; journal: number; alarms: ServerAlarm[] } | { ok: false; problem: string };
 
 type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -63,7 +66,18 @@ export function decodeModel(text: string, server: string): DecodedModel {
     calls.push({ call, roster });
   }
   const journal = Number.isSafeInteger(parsed.journal) ? (parsed.journal as number) : -1;
-  return { ok: true, calls, savedAt: typeof parsed.savedAt === 'string' ? parsed.savedAt : '', journal };
+  const alarms: ServerAlarm[] = [];
+  if (parsed.alarms !== undefined) {
+    if (!Array.isArray(parsed.alarms)) return { ok: false, problem: '`alarms` is not a list' };
+    for (const [index, item] of parsed.alarms.entries()) {
+      if (!isObject(item) || typeof item.type !== 'string' || typeof item.since !== 'string') return { ok: false, problem: `alarms[${index}] is not an alarm with a type and a since` };
+      const alarm: ServerAlarm = { type: item.type, since: item.since };
+      if (typeof item.id === 'string') alarm.id = item.id;
+      if (typeof item.failureReason === 'string') alarm.failureReason = item.failureReason;
+      alarms.push(alarm);
+    }
+  }
+  return { ok: true, calls, savedAt: typeof parsed.savedAt === 'string' ? parsed.savedAt : '', journal, alarms };
 }
 
 /**

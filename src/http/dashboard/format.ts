@@ -84,6 +84,8 @@ export function countLabel(count: number, one: string, many: string): string {
 const EVENT_WORDS: Record<CmsEvent['type'], string> = {
   'server.connected': 'Server connected',
   'server.disconnected': 'Server disconnected',
+  'server.alarm.raised': 'Alarm raised',
+  'server.alarm.cleared': 'Alarm cleared',
   'meeting.started': 'Meeting started',
   'meeting.ended': 'Meeting ended',
   'call.started': 'Call started',

@@ -36,6 +36,10 @@ export function applyEvent(state: LiveState, event: CmsEvent, changes: ChangeTra
       }
       return;
     }
+    case 'server.alarm.raised':
+    case 'server.alarm.cleared':
+      // The server's health comes with the next GET /api/servers.
+      return;
     case 'meeting.started':
     case 'meeting.ended':
       // Meetings are the calls grouped by correlator: the call events that follow carry the change.
