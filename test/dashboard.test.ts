@@ -129,6 +129,7 @@ describe('dashboard', { skip: needs.skip }, () => {
         serverEntry('cms-lab', lab, { password: 'not-the-password' }),
       ],
       http: { host: '127.0.0.1', port, controlToken: TOKEN },
+      health: { intervalSeconds: 1 },
     });
     daemon = startDaemon(['run', '--config', config]);
     await waitForApi();
@@ -346,6 +347,17 @@ describe('dashboard', { skip: needs.skip }, () => {
     } finally {
       spread.end();
     }
+  });
+
+  it('shows each CMS\'s version, active call legs and alarms, and an alarm going away', async () => {
+    const health = server('cms-east').locator('[data-testid=server-health]');
+    await waitFor(async () => /^CMS 3\.8\.1 · \d+ active call legs?/.test((await health.textContent()) ?? ''), 'the version and legs of cms-east', LIVE_MS);
+    east.faults.raiseAlarm('cdrConnectionFailure', 'receiver unreachable');
+    const badge = health.locator('[data-testid=server-alarm]');
+    await hasText(badge, 'cdr connection failure');
+    assert.match((await badge.getAttribute('title')) ?? '', /receiver unreachable/);
+    east.faults.clearAlarm('cdrConnectionFailure');
+    await waitFor(async () => (await badge.count()) === 0, 'the badge gone with the alarm', LIVE_MS);
   });
 
   it('shows a server going down, then coming back', async () => {

@@ -16,6 +16,14 @@ export interface ServerView {
   state: SessionState | 'standby';
   /** Cluster mode: the instance following it (null: none yet); absent otherwise. */
   owner?: string | null;
+  /** The CMS's own health from its REST API (absent from older daemons, null when not read here). */
+  cms?: {
+    version: string | null;
+    uptimeSeconds: number | null;
+    callLegsActive: number | null;
+    alarms: Array<{ type: string; since: string; failureReason?: string }>;
+    lastError: string | null;
+  } | null;
   since: string;
   connectedSince: string | null;
   lastError: ServerError | null;

@@ -19,6 +19,8 @@ export interface ServerElements {
   callCount: HTMLElement;
   participantCount: HTMLElement;
   error: HTMLElement;
+  /** The CMS's version, active legs and alarm badges. */
+  health: HTMLElement;
   counters: HTMLElement;
   note: HTMLElement;
   meetingNote: HTMLElement;
@@ -39,6 +41,7 @@ export function createServerElements(name: string): ServerElements {
   const host = h('span', { class: 'server__host' });
   const state = h('span', { class: 'state', testid: 'server-state' });
   const error = h('p', { class: 'server__error', testid: 'server-error', hidden: true, attrs: { role: 'alert' } });
+  const health = h('p', { class: 'server__health', testid: 'server-health', hidden: true });
   const counters = h('dl', { class: 'counters' });
   const note = h('p', { class: 'server__note', testid: 'server-note', hidden: true });
   const meetingNote = h('p', { class: 'server__meetings', testid: 'server-meeting-note', hidden: true });
@@ -55,6 +58,7 @@ export function createServerElements(name: string): ServerElements {
       state,
     ),
     h('dl', { class: 'server__facts' }, connectedFact, rateFact, callsFact, participantsFact),
+    health,
     error,
     h('details', { class: 'server__counters' }, h('summary', null, 'Counters'), counters),
     note,
@@ -71,6 +75,7 @@ export function createServerElements(name: string): ServerElements {
     callCount,
     participantCount,
     error,
+    health,
     counters,
     note,
     meetingNote,
@@ -118,7 +123,22 @@ export function renderServerHead(elements: ServerElements, server: ServerView, c
       h('div', null, h('dt', null, splitWords(key)), h('dd', null, String(value))),
     ),
   );
+  renderHealth(elements.health, server);
   renderServerNote(elements, server);
+}
+
+/** The CMS's own word on itself: its version, active call legs and alarms (one badge each). */
+function renderHealth(element: HTMLElement, server: ServerView): void {
+  const cms = server.cms;
+  element.hidden = !cms || (cms.version === null && cms.alarms.length === 0);
+  if (!cms || element.hidden) return;
+  const facts = [cms.version ? `CMS ${cms.version}` : '', cms.callLegsActive !== null ? countLabel(cms.callLegsActive, 'active call leg', 'active call legs') : ''].filter(Boolean).join(' · ');
+  element.replaceChildren(
+    facts,
+    ...cms.alarms.map((alarm) =>
+      h('span', { class: 'alarm', testid: 'server-alarm', attrs: { title: `${alarm.failureReason ? `${alarm.failureReason} · ` : ''}since ${dateTime(alarm.since)}` } }, splitWords(alarm.type)),
+    ),
+  );
 }
 
 /**
