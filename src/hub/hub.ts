@@ -5,7 +5,7 @@ import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createSession } from '../session/index.js';
-import type { ServerTarget, Session, SessionStatus, SessionTimings } from '../session/types.js';
+import type { ServerTarget, Session, SessionTimings } from '../session/types.js';
 import type { CallView, CmsEvent, CmsEventType, EventOfType } from '../state/events.js';
 import { Meetings, type MeetingView } from '../state/meetings.js';
 import { SERVER_REMOVED_REASON } from '../state/server-state.js';
@@ -22,7 +22,8 @@ import { HandlerRegistry, type Handler } from './handlers.js';
 import { createLogger, registerSecret } from './logger.js';
 import { createHubMetrics, type HubMetrics } from './metrics.js';
 import { MeetingHosts } from './meeting-hosts.js';
-import { ServerHealth, type CmsHealth } from './server-health.js';
+import { ServerHealth } from './server-health.js';
+import { followedView, standbyView, type ServerView } from './server-view.js';
 import { realClock } from '../clock.js';
 import type { ModelJournal } from './model-journal.js';
 import type { FleetObserver, FleetView, FollowedServer, OwnedServers, ServerOwnership, ServerStart } from './ownership.js';
@@ -53,23 +54,7 @@ export interface HubOptions {
   fleet?: FleetView;
 }
 
-export interface ServerView extends Omit<SessionStatus, 'state' | 'counters'> {
-  /** `standby` (cluster mode): another instance follows it, or none does yet. */
-  state: SessionStatus['state'] | 'standby';
-  /** Null for a server another instance follows. */
-  counters: SessionStatus['counters'] | null;
-  /** Cluster mode: the instance following it (null: none); absent in single-process mode. */
-  owner?: string | null;
-  /** The CMS's own health from its REST API (null for a server another instance follows). */
-  cms: CmsHealth | null;
-  host: string;
-  port: number;
-  calls: number;
-  eventsPerSecond: number;
-  /** True while the calls shown are the model kept from before the daemon's restart, not yet confirmed by the server. */
-  restored: boolean;
-}
-
+export type { ServerView };
 export type { EventTap };
 
 export class Hub {
@@ -236,16 +221,7 @@ export class Hub {
 
   servers(): ServerView[] {
     const ownership = this.options.ownership;
-    const followed = [...this.runtimes.values()].map((rt) => ({
-      ...rt.session.status(),
-      host: rt.target.host,
-      port: rt.target.port,
-      calls: rt.session.calls().length,
-      eventsPerSecond: rt.eventsPerSecond(),
-      restored: rt.state.restored,
-      ...(ownership && { owner: ownership.instance }),
-      cms: this.healths.get(rt.target.name)?.view() ?? null,
-    }));
+    const followed = [...this.runtimes.values()].map((rt) => followedView(rt, this.healths.get(rt.target.name)?.view() ?? null, ownership?.instance));
     if (!ownership) return followed;
     // Cluster mode: the servers another instance follows (or none yet) are listed too.
     const elsewhere: ServerView[] = [...this.configured.values()]
@@ -485,26 +461,6 @@ export class Hub {
     this.clients.delete(name);
     await client?.close();
   }
-}
-
-/** A server another instance follows (or nobody yet), as GET /api/servers lists it in cluster mode. */
-function standbyView(target: ServerTarget, owner: string | null, calls: number): ServerView {
-  return {
-    name: target.name,
-    state: 'standby',
-    since: new Date().toISOString(),
-    connectedSince: null,
-    lastError: null,
-    nextAttemptAt: null,
-    counters: null,
-    host: target.host,
-    port: target.port,
-    calls,
-    eventsPerSecond: 0,
-    restored: false,
-    owner,
-    cms: null,
-  };
 }
 
 /** Creates a hub from a config object (validated here) or an already validated config. */
