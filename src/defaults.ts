@@ -151,3 +151,19 @@ export const SSE = Object.freeze({
   /** Comment lines keep proxies from closing an idle stream. */
   pingMs: 15_000,
 });
+
+export const CDR = Object.freeze({
+  /** A POST body larger than this is kept aside unread (a CMS batch of records is a few KiB each). */
+  maxBodyBytes: 4 * 1024 * 1024,
+  /** Bodies stored and not yet turned into events, at most; above it POSTs get 503 and the CMS re-sends later. */
+  intakeMaxBytes: 256 * 1024 * 1024,
+  /** Records taken from the intake per round, and in processing at once over all servers. */
+  intakeBatchRecords: 256,
+  intakeInFlightRecords: 4_096,
+  /** Retry-After of a 503 (intake full, server followed by another instance). */
+  retryAfterSeconds: 5,
+  /** A connection sending a body slower than this long in all is cut (a CMS sends a few KiB at once). */
+  bodyTimeoutMs: 30_000,
+  /** Registration is tried again this long after the REST API failed. */
+  registerRetryMs: 30_000,
+});

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SnapshotTracker } from '../src/session/snapshot-tracker.js';
 import { SubscriptionSet, type SubscriptionEntry } from '../src/session/subscription-set.js';
-import { ServerState, type CmsEvent } from '../src/state/index.js';
+import { ServerState, isCallEvent, type CmsEvent } from '../src/state/index.js';
 import { ManualClock } from './helpers/manual-clock.js';
 
 const QUIET_MS = 60;
@@ -44,7 +44,7 @@ function afterReconnect() {
   return { state, subs, clock, tracker, quiet, gone, entry: (key: string) => byKey.get(key)! };
 }
 
-const subject = (e: CmsEvent): string => ('participantId' in e ? e.participantId : 'callId' in e ? e.callId : e.server);
+const subject = (e: CmsEvent): string => (!isCallEvent(e) ? e.server : 'participantId' in e ? e.participantId : e.callId);
 const kinds = (events: CmsEvent[]) => events.map((e) => `${e.type}:${subject(e)}${e.synthetic ? '*' : ''}`);
 
 test('a message with a non-add update completes its snapshot at once', () => {

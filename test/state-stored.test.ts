@@ -3,11 +3,11 @@
 // snapshot exactly as after an outage, and a file that cannot be trusted is refused with a reason.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ServerState, decodeModel, encodeModel, type CmsEvent } from '../src/state/index.js';
+import { ServerState, decodeModel, encodeModel, isCallEvent, type CmsEvent } from '../src/state/index.js';
 
 let seq = 0;
 const fresh = () => new ServerState({ server: 'cms-a', now: () => Date.parse('2026-12-03T10:00:00Z'), newEventId: () => `e${++seq}` });
-const subject = (e: CmsEvent): string => ('participantId' in e ? e.participantId : 'callId' in e ? e.callId : e.server);
+const subject = (e: CmsEvent): string => (!isCallEvent(e) ? e.server : 'participantId' in e ? e.participantId : e.callId);
 const kinds = (events: CmsEvent[]) => events.map((e) => `${e.type}:${subject(e)}${e.synthetic ? '*' : ''}`);
 
 /** A model that announced call c1 (Ann, Bob, Cy) and call c2 (Dee). */

@@ -7,26 +7,13 @@
 // …) as objects, an empty `<ivr/>` as `ivr: true`. Unknown elements are kept as strings (or
 // objects), never dropped. Never throws: a body that is not such a document is a problem in words.
 import { XMLParser } from 'fast-xml-parser';
+import type { CdrDocument, CdrRecord } from '../state/cdr-ledger.js';
+import type { CdrValue } from '../state/events.js';
 
-export type CdrValue = string | number | boolean | CdrValue[] | { [key: string]: CdrValue };
-
-export interface CdrRecord {
-  /** callStart, callLegEnd, … (any type a CMS sends, known or not). */
-  type: string;
-  /** RFC 3339 as the CMS wrote it. */
-  time: string;
-  recordIndex: number;
-  correlatorIndex: number | null;
-  /** Records the CMS had to discard just before this one (absent: none). */
-  missingBefore: number;
-  /** The child element's name (call, callLeg, recording, streaming) and its id. */
-  element: string;
-  elementId: string;
-  fields: Record<string, CdrValue>;
-}
+export type { CdrDocument, CdrRecord, CdrValue };
 
 export type ParsedCdrBody =
-  | { ok: true; session: string; callBridge: string | null; records: CdrRecord[] }
+  | ({ ok: true } & CdrDocument)
   | { ok: false; problem: string };
 
 const parser = new XMLParser({

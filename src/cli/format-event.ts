@@ -1,5 +1,5 @@
 // One line per event for people watching a terminal (`tail`); machines get NDJSON instead.
-import type { CmsEvent } from '../state/events.js';
+import { isCdrEvent, type CmsEvent } from '../state/events.js';
 
 export function formatEvent(event: CmsEvent): string {
   const time = event.ts.slice(11, 23);
@@ -29,7 +29,13 @@ export function formatEvent(event: CmsEvent): string {
       return `${time}   updated ${event.participant.name || event.participant.uri} ${JSON.stringify(event.changes)}${mark}`;
     case 'participant.left':
       return `${time}   left    ${event.participant.name || event.participant.uri}${event.reason ? ` (${event.reason})` : ''} from "${event.call.name ?? ''}"${mark}`;
+    case 'cdr.gap':
+      return `${time} ${event.server} CDR gap: the CMS discarded ${event.missing} record(s) before #${event.recordIndex}`;
     default: {
+      if (isCdrEvent(event)) {
+        const ids = [event.callId && `call ${event.callId}`, event.participantId && `participant ${event.participantId}`, event.callLegId && `leg ${event.callLegId}`].filter(Boolean).join(', ');
+        return `${time} ${event.server} CDR ${event.type.slice(4)} #${event.recordIndex}${ids ? ` (${ids})` : ''}`;
+      }
       const unreachable: never = event;
       return JSON.stringify(unreachable);
     }

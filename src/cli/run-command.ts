@@ -62,6 +62,11 @@ export function runCommand(): Command {
           process.stderr.write(`cms-events: ${(error as Error).message}\n`);
           process.exit(2);
         }
+        // A part the config describes cannot be set up (a CDR token file, a certificate): exit 2 too.
+        if (error instanceof ConfigError) {
+          process.stderr.write(`invalid config:\n${error.message}\n`);
+          process.exit(2);
+        }
         throw error;
       }
       if (config.http) {

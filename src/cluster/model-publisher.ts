@@ -92,7 +92,7 @@ export class ModelPublisher {
     const covered = tracked.journal.rotate();
     const value = encodePublished(
       server,
-      { calls: state.stored(), alarms: state.alarms(), epoch: tracked.lease.epoch, owner: this.#owner, generation: covered.generation, fromSeq: covered.fromSeq },
+      { calls: state.stored(), extras: state.extras(), epoch: tracked.lease.epoch, owner: this.#owner, generation: covered.generation, fromSeq: covered.fromSeq },
       new Date().toISOString(),
     );
     for (let attempt = 0; attempt < 2; attempt++) {

@@ -2,12 +2,12 @@
 // stored model of the single-process daemon (state/stored-model.ts) with who wrote it (epoch,
 // owner) and where its journal tail starts. Reading never throws: a value that cannot be read
 // is reported and the server is taken over as if nothing had been published.
-import { decodeModel, encodeModel, type ServerAlarm, type StoredCall } from '../state/index.js';
+import { decodeModel, encodeModel, type ModelExtras, type StoredCall } from '../state/index.js';
 
 export interface PublishedModel {
   calls: StoredCall[];
-  /** The server's alarms as announced (so that a new owner neither raises them again nor misses their clearing). */
-  alarms?: ServerAlarm[];
+  /** The server's alarms and CDR marks as announced (so that a new owner announces none of them again, and misses no clearing). */
+  extras?: ModelExtras;
   /** The epoch of the owner that published it. */
   epoch: number;
   owner: string;
@@ -18,8 +18,8 @@ export interface PublishedModel {
 }
 
 export function encodePublished(server: string, published: PublishedModel, savedAt: string): string {
-  const { calls, alarms, ...about } = published;
-  return `{"published":${JSON.stringify(about)},"model":${encodeModel(server, calls, savedAt, -1, alarms)}}`;
+  const { calls, extras, ...about } = published;
+  return `{"published":${JSON.stringify(about)},"model":${encodeModel(server, calls, savedAt, -1, extras)}}`;
 }
 
 export type DecodedPublished = { ok: true; model: PublishedModel } | { ok: false; problem: string };
@@ -38,5 +38,5 @@ export function decodePublished(text: string, server: string): DecodedPublished 
   }
   const decoded = decodeModel(JSON.stringify(parsed.model), server);
   if (!decoded.ok) return decoded;
-  return { ok: true, model: { calls: decoded.calls, alarms: decoded.alarms, epoch: about.epoch, owner: about.owner, generation: about.generation, fromSeq: about.fromSeq } };
+  return { ok: true, model: { calls: decoded.calls, extras: decoded.extras, epoch: about.epoch, owner: about.owner, generation: about.generation, fromSeq: about.fromSeq } };
 }

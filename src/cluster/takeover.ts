@@ -53,7 +53,7 @@ export async function takeOver(shared: SharedObjects, server: string, key: strin
   if (published !== undefined || lines.length > 0) {
     state = new ServerState({ server });
     state.restore(replayed.calls);
-    state.restoreAlarms(published?.alarms ?? []);
+    state.restoreExtras(published?.extras ?? {}, [...quiet.extraEvents, ...replayed.extraEvents]);
   }
   log.info(
     { server, epoch, calls: replayed.calls.length, settled, replayed: replayed.events.length, from: published ? `${published.owner} (epoch ${published.epoch})` : 'nothing published' },

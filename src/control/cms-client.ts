@@ -11,7 +11,7 @@ import { CONTROL } from '../defaults.js';
 import { Secrets } from '../secrets.js';
 import type { ServerTarget } from '../session/types.js';
 import { connectionFactory, createTlsConfig } from '../transport/index.js';
-import type { ListedAlarm } from '../state/server-state.js';
+import type { ListedAlarm } from '../state/server-alarms.js';
 import { CmsApiError, describeRefusal } from './errors.js';
 import { readChildText, readFailure, readIds, readItems, readLeaves } from './xml.js';
 

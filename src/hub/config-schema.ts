@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { CALL_ELEMENTS, CALL_INFO_ELEMENTS, CALL_ROSTER_ELEMENTS } from '../protocol/index.js';
 import { sinksConfigSchema } from '../sinks/config.js';
+import { cdrConfigSchema } from '../cdr/config.js';
 
 const tlsSchema = z
   .strictObject({
@@ -134,6 +135,8 @@ export const configSchema = z
     health: z
       .strictObject({ intervalSeconds: z.number().min(1, { error: 'must be at least 1' }).default(30) })
       .default({ intervalSeconds: 30 }),
+    /** The CDR receiver (README.md, "Call detail records"); absent: none. */
+    cdr: cdrConfigSchema.optional(),
     /** Several instances sharing the servers through NATS; absent: this process follows every server. */
     cluster: clusterConfigSchema.optional(),
   })

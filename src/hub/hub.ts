@@ -32,6 +32,7 @@ import { ServerPipeline } from './server-pipeline.js';
 import { SinkFanout, type EventTap } from './sink-fanout.js';
 import { StoredModels, resolveStateDir, type Restored } from './stored-models.js';
 import { CmsClient } from '../control/cms-client.js';
+import { cdrRecordsFromConfig, type CdrHubSide, type CdrRecords } from './cdr-records.js';
 import { createDirectorySource } from './sources/directory-source.js';
 import { createFileSource } from './sources/file-source.js';
 import type { ServerSource } from './sources/server-source.js';
@@ -75,6 +76,8 @@ export class Hub {
   private source: ServerSource | undefined;
   /** Models kept across restarts (`stateDir`); undefined: in memory only. */
   private models: StoredModels | undefined;
+  /** The CDR receiver (config `cdr`); undefined without one. */
+  private cdr: CdrRecords | undefined;
   /** The first server list was applied: stored models of servers not in it can go. */
   private pruned = false;
   private sampler: NodeJS.Timeout | undefined;
@@ -134,8 +137,13 @@ export class Hub {
     const baseDir = this.options.configFile ? dirname(resolve(this.options.configFile)) : process.cwd();
     this.fanout.setSinks(this.options.sinks ?? (await createSinks(this.config.sinks, { logger: this.logger, registry: this.metrics.registry, baseDir, fenced: this.options.ownership !== undefined })));
     // In cluster mode the published models are the durable state, not a folder.
-    const stateDir = this.options.ownership ? null : resolveStateDir(this.config, baseDir, this.options.configFile !== undefined);
-    if (stateDir !== null) this.models = await StoredModels.open(stateDir, this.logger);
+    const stateDir = resolveStateDir(this.config, baseDir, this.options.configFile !== undefined);
+    if (stateDir !== null && !this.options.ownership) this.models = await StoredModels.open(stateDir, this.logger);
+    if (this.config.cdr) {
+      // The listener is up before the servers start: a POST for a server not started yet gets 503 and is re-sent.
+      this.cdr = await cdrRecordsFromConfig(this.config.cdr, { baseDir, stateDir, origin: this.options.configFile ?? 'config' }, { hub: this.cdrHubSide(), logger: this.logger, registry: this.metrics.registry });
+      await this.cdr.start();
+    }
     await this.options.ownership?.start(this.ownedServers());
     await this.options.fleet?.start(this.fleetObserver());
     this.sampler = setInterval(() => {
@@ -162,6 +170,13 @@ export class Hub {
       this.applyServers(targets);
     }
     await this.applying;
+    // Bodies stored before the last stop go first, once their servers run.
+    this.cdr?.startProcessing();
+  }
+
+  /** The CDR receiver's own address (http(s)://host:port), when `cdr` is configured. */
+  get cdrListenUrl(): string | undefined {
+    return this.cdr?.listenUrl;
   }
 
   /** Re-reads the server source now (SIGHUP). */
@@ -210,6 +225,8 @@ export class Hub {
     this.meetingHosts.stop();
     clearInterval(this.sampler);
     await this.applying;
+    // No more records taken; those stored are processed while the pipelines still run (or next time).
+    await this.cdr?.close();
     // Cluster mode: every server is handed over (flushed, final model published, lease released).
     await this.options.ownership?.stop();
     await this.options.fleet?.stop();
@@ -309,6 +326,18 @@ export class Hub {
       ownership.setServers(targets.map((t) => t.name));
     });
     return this.applying;
+  }
+
+  /** What the CDR receiver may know of the servers. */
+  private cdrHubSide(): CdrHubSide {
+    return {
+      knows: (server) => (this.options.ownership ? this.configured.has(server) : this.runtimes.has(server)),
+      followed: (server) => {
+        const pipeline = this.runtimes.get(server);
+        if (pipeline === undefined || (pipeline.mayAct !== undefined && !pipeline.mayAct())) return undefined;
+        return { state: pipeline.state, announce: (events) => pipeline.announce(events) };
+      },
+    };
   }
 
   /** What the fleet view tells this hub of the servers other instances follow. */

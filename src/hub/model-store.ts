@@ -6,10 +6,11 @@
 // A file that cannot be read or trusted is logged with its path and renamed aside
 // (`<name>.json.corrupt-<time>`); that server starts fresh, and the daemon goes on.
 import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { syncFolder } from '../folder-sync.js';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { lockFolder, type FolderLock } from '../folder-lock.js';
-import { decodeModel, encodeModel, type ServerAlarm, type StoredCall } from '../state/index.js';
+import { decodeModel, encodeModel, type ModelExtras, type StoredCall } from '../state/index.js';
 import { ModelJournal } from './model-journal.js';
 
 const SUFFIX = '.json';
@@ -47,7 +48,7 @@ export class ModelStore {
    * The stored model of `server` and the journal generation it covers; no calls when there is
    * no model (or it was set aside), and then the journals all count.
    */
-  async load(server: string): Promise<{ calls: StoredCall[] | undefined; journal: number; alarms?: ServerAlarm[] }> {
+  async load(server: string): Promise<{ calls: StoredCall[] | undefined; journal: number; extras?: ModelExtras }> {
     const file = this.fileOf(server);
     let text: string;
     try {
@@ -58,19 +59,19 @@ export class ModelStore {
     }
     const decoded = decodeModel(text, server);
     if (!decoded.ok) return { calls: await this.#setAside(server, file, decoded.problem), journal: -1 };
-    return { calls: decoded.calls, journal: decoded.journal, alarms: decoded.alarms };
+    return { calls: decoded.calls, journal: decoded.journal, extras: decoded.extras };
   }
 
   /**
    * Replaces `server`'s file. The rename is durable only once the folder is synced: a writer of
    * many models calls syncFolder() once after all of them (`syncFolder: false` here).
    */
-  async save(server: string, calls: StoredCall[], savedAt: string, options: { syncFolder?: boolean; journal?: number; alarms?: readonly ServerAlarm[] } = {}): Promise<void> {
+  async save(server: string, calls: StoredCall[], savedAt: string, options: { syncFolder?: boolean; journal?: number; extras?: ModelExtras } = {}): Promise<void> {
     const file = this.fileOf(server);
     const temporary = `${file}.tmp-${process.pid}`;
     const handle = await open(temporary, 'w');
     try {
-      await handle.writeFile(encodeModel(server, calls, savedAt, options.journal, options.alarms));
+      await handle.writeFile(encodeModel(server, calls, savedAt, options.journal, options.extras));
       await handle.sync();
     } finally {
       await handle.close();
@@ -107,12 +108,7 @@ export class ModelStore {
   }
 
   /** Makes the renames done so far durable (the folder's entries are written). */
-  async syncFolder(): Promise<void> {
-    const handle = await open(this.#servers, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+  syncFolder(): Promise<void> {
+    return syncFolder(this.#servers);
   }
 }

@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../clock.js';
 import { HUB } from '../defaults.js';
-import type { ServerAlarm, ServerState, StoredCall } from '../state/index.js';
+import type { ModelExtras, ServerState, StoredCall } from '../state/index.js';
 import type { ModelJournal } from './model-journal.js';
 import type { ModelStore } from './model-store.js';
 
@@ -28,7 +28,7 @@ interface Due {
   tracked: Tracked;
   revision: number;
   calls: StoredCall[];
-  alarms: ServerAlarm[];
+  extras: ModelExtras;
   /** The journal generation the model includes; -1: no journal. */
   journal: number;
 }
@@ -108,7 +108,7 @@ export class ModelWriter {
       if (state.revision !== tracked.written && tracked.source.settled()) {
         // What is journaled from now on is not in this model: it goes to the next generation.
         const journal = tracked.journal?.rotate() ?? -1;
-        due.push({ server, tracked, revision: state.revision, calls: state.stored(), alarms: state.alarms(), journal });
+        due.push({ server, tracked, revision: state.revision, calls: state.stored(), extras: state.extras(), journal });
       }
     }
     if (due.length === 0) return;
@@ -125,9 +125,9 @@ export class ModelWriter {
     }
   }
 
-  async #write({ server, tracked, revision, calls, alarms, journal }: Due, savedAt: string): Promise<void> {
+  async #write({ server, tracked, revision, calls, extras, journal }: Due, savedAt: string): Promise<void> {
     try {
-      await this.#store.save(server, calls, savedAt, { syncFolder: false, journal, alarms });
+      await this.#store.save(server, calls, savedAt, { syncFolder: false, journal, extras });
       tracked.written = revision;
       this.writes++;
     } catch (error) {

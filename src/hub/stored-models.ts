@@ -60,14 +60,14 @@ export class StoredModels {
    * journal this run appends to.
    */
   async restore(server: string): Promise<Restored> {
-    const { calls, journal: covered, alarms } = await this.#store.load(server);
+    const { calls, journal: covered, extras } = await this.#store.load(server);
     const { lines, next } = await ModelJournal.read(this.#store.folder, server, covered);
     const journal = new ModelJournal(this.#store.folder, server, next, this.#log.child({ server }));
     if (calls === undefined && lines.length === 0) return { state: undefined, replay: [], journal };
     const replayed = replayEvents(calls ?? [], lines);
     const state = new ServerState({ server });
     state.restore(replayed.calls);
-    state.restoreAlarms(alarms ?? []);
+    state.restoreExtras(extras ?? {}, replayed.extraEvents);
     const participants = replayed.calls.reduce((sum, call) => sum + call.roster.length, 0);
     this.#log.info(
       { server, calls: replayed.calls.length, participants, replayed: replayed.events.length },

@@ -62,6 +62,59 @@ export interface ServerAlarmClearedEvent extends EventBase {
   alarm: ServerAlarm;
 }
 
+/** The record types a CMS sends (CDR guide 2.0–3.x); a type not listed still becomes `cdr.<type>`. */
+export const CDR_RECORD_TYPES = [
+  'callStart',
+  'callEnd',
+  'callLegStart',
+  'callLegUpdate',
+  'callLegEnd',
+  'recordingStart',
+  'recordingEnd',
+  'streamingStart',
+  'streamingEnd',
+] as const;
+
+/** A value of a CDR field, typed by its name (numbers, booleans, nested groups, lists). */
+export type CdrValue = string | number | boolean | CdrValue[] | { [key: string]: CdrValue };
+
+/** Where a CDR came from in the CMS's sequence, on every cdr.* event. */
+interface CdrEventBase extends EventBase {
+  /** The CMS's run: a new session means the bridge restarted. */
+  session: string;
+  /** The record's number for this receiver (de-duplication key with `session`). */
+  recordIndex: number;
+  /** The record's time as the CMS wrote it (RFC 3339, UTC). */
+  recordTime: string;
+}
+
+/**
+ * One CDR (`cdr.callStart`, `cdr.callLegEnd`, …). The ids of the live model it belongs to are
+ * given when known, also when this record lacks them but an earlier one of its leg had them.
+ */
+export interface CdrRecordEvent extends CdrEventBase {
+  type: `cdr.${(typeof CDR_RECORD_TYPES)[number]}`;
+  /** Across the CMS's receivers, the record's number in its session. */
+  correlatorIndex?: number;
+  /** The Call Bridge's id, on clustered CMSs. */
+  callBridge?: string;
+  callId?: string;
+  /** From the leg's `groupId`: the Events and REST participant id. */
+  participantId?: string;
+  callLegId?: string;
+  recordingId?: string;
+  streamingId?: string;
+  /** The record's fields, typed; unknown elements kept as strings. */
+  record: Record<string, CdrValue>;
+}
+
+/** The CMS says it had to discard records just before this one (its buffer ran over while it could not deliver). */
+export interface CdrGapEvent extends CdrEventBase {
+  type: 'cdr.gap';
+  /** How many records were discarded just before `recordIndex`. */
+  missing: number;
+}
+
 /** What meeting events say of their meeting (GET /api/meetings has the whole of it). */
 export interface MeetingSummary {
   /** The callCorrelator its calls share, or `<server>:<callId>` for a call without one. */
@@ -139,9 +192,19 @@ export type CmsEvent =
   | CallEndedEvent
   | ParticipantJoinedEvent
   | ParticipantUpdatedEvent
-  | ParticipantLeftEvent;
+  | ParticipantLeftEvent
+  | CdrRecordEvent
+  | CdrGapEvent;
 
 export type CmsEventType = CmsEvent['type'];
+
+/** The events of the live model's calls and rosters (they carry `call`, and `participant` on participant events). */
+export type CallEvent = CallStartedEvent | CallUpdatedEvent | CallEndedEvent | ParticipantJoinedEvent | ParticipantUpdatedEvent | ParticipantLeftEvent;
+
+export const isCallEvent = (event: CmsEvent): event is CallEvent => event.type.startsWith('call.') || event.type.startsWith('participant.');
+
+/** cdr.<recordType> and cdr.gap: what a CMS pushed as call detail records. */
+export const isCdrEvent = (event: CmsEvent): event is CdrRecordEvent | CdrGapEvent => event.type.startsWith('cdr.');
 
 export type EventOfType<T extends CmsEventType> = Extract<CmsEvent, { type: T }>;
 
@@ -158,6 +221,8 @@ export const EVENT_TYPES: readonly CmsEventType[] = [
   'participant.joined',
   'participant.updated',
   'participant.left',
+  ...CDR_RECORD_TYPES.map((type) => `cdr.${type}` as const),
+  'cdr.gap',
 ];
 
 /** What GET /api/servers/{name}/calls returns for one call. */

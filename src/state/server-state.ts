@@ -8,11 +8,12 @@
 // one. That makes beginResync() O(1) however many calls and participants are known.
 import type { CallFields, CallListEntry, RosterEntry } from '../protocol/index.js';
 import type { CallState, CallView, CmsEvent, ParticipantState, ServerAlarm } from './events.js';
-import { isoTime } from './iso-time.js';
 import { newEventId } from './event-id.js';
 import { EventBuilder } from './event-builder.js';
 import type { CallRecord, ParticipantRecord } from './records.js';
-import type { StoredCall } from './stored-model.js';
+import type { ModelExtras, StoredCall } from './stored-model.js';
+import { ServerAlarms, type ListedAlarm } from './server-alarms.js';
+import { CdrLedger, type CdrDocument } from './cdr-ledger.js';
 import { CALL_FIELD_NAMES, PARTICIPANT_FIELD_NAMES, assignFields, mergeFields } from './fields.js';
 import { assertNever } from '../assert-never.js';
 
@@ -41,73 +42,57 @@ export const SERVER_REMOVED_REASON = 'serverRemoved';
 const reasonOf = (entry: { reason?: unknown }): string | undefined =>
   typeof entry.reason === 'string' ? entry.reason : undefined;
 
-/** One alarm as the CMS's /system/alarms lists it. */
-export interface ListedAlarm {
-  id?: string;
-  type: string;
-  activeTimeSeconds?: number;
-  failureReason?: string;
-}
-
-/** An alarm is the same alarm while the CMS keeps its id (or, without one, its type and reason). */
-const alarmKey = (alarm: { id?: string; type: string; failureReason?: string }): string =>
-  alarm.id !== undefined ? `id:${alarm.id}` : `type:${alarm.type}\u0000${alarm.failureReason ?? ''}`;
-
 export class ServerState {
   readonly counters: StateCounters = { lateUpdates: 0, unknownIds: 0 };
   readonly #events: EventBuilder;
   readonly #calls = new Map<string, CallRecord>();
   /** The server's alarms as announced (kept with the calls across restarts). */
-  readonly #alarms = new Map<string, ServerAlarm>();
-  readonly #server: string;
-  readonly #now: () => number;
-  readonly #newEventId: () => string;
+  readonly #alarms: ServerAlarms;
+  /** The server's CDRs as announced (kept with the calls across restarts). */
+  readonly #cdr: CdrLedger;
   #generation = 0;
   #revision = 0;
   #restored = false;
 
   constructor(options: ServerStateOptions) {
     this.#events = new EventBuilder(options.server, options.now ?? Date.now, options.newEventId ?? newEventId);
-    this.#server = options.server;
-    this.#now = options.now ?? Date.now;
-    this.#newEventId = options.newEventId ?? newEventId;
+    const now = options.now ?? Date.now;
+    const eventId = options.newEventId ?? newEventId;
+    this.#alarms = new ServerAlarms(options.server, now, eventId);
+    this.#cdr = new CdrLedger({ server: options.server, now, newEventId: eventId });
   }
 
   /** The alarms announced and not cleared since, as they are kept across restarts. */
   alarms(): ServerAlarm[] {
-    return [...this.#alarms.values()].map((alarm) => ({ ...alarm }));
+    return this.#alarms.list();
   }
 
-  /** Takes over the alarms kept by an earlier run (announced then; not announced again). */
-  restoreAlarms(alarms: readonly ServerAlarm[]): void {
-    for (const alarm of alarms) this.#alarms.set(alarmKey(alarm), { ...alarm });
+  /** The server's /system/alarms as read now: raised and cleared events, each exactly once. */
+  applyAlarms(listed: readonly ListedAlarm[]): CmsEvent[] {
+    return this.#changed(this.#alarms.apply(listed));
+  }
+
+  /** A CDR POST body's records: the events of those not announced yet (cdr-ledger.ts). */
+  applyCdr(document: CdrDocument): CmsEvent[] {
+    return this.#changed(this.#cdr.apply(document));
+  }
+
+  /** What the model keeps besides its calls, as it is kept across restarts and takeovers. */
+  extras(): ModelExtras {
+    return { alarms: this.#alarms.list(), cdr: this.#cdr.stored() };
   }
 
   /**
-   * The server's /system/alarms as read now: an alarm not announced yet is raised, one
-   * announced and no longer listed is cleared; each exactly once.
+   * Takes over what an earlier run (or owner) kept besides the calls, then the alarm and CDR
+   * events it announced after that (its journal's, replayed): none is announced again.
    */
-  applyAlarms(listed: readonly ListedAlarm[]): CmsEvent[] {
-    const now = this.#now();
-    const ts = isoTime(now);
-    const events: CmsEvent[] = [];
-    const seen = new Set<string>();
-    for (const item of listed) {
-      const key = alarmKey(item);
-      seen.add(key);
-      if (this.#alarms.has(key)) continue;
-      const alarm: ServerAlarm = { type: item.type, since: isoTime(now - Math.max(0, item.activeTimeSeconds ?? 0) * 1000) };
-      if (item.id !== undefined) alarm.id = item.id;
-      if (item.failureReason !== undefined) alarm.failureReason = item.failureReason;
-      this.#alarms.set(key, alarm);
-      events.push({ id: this.#newEventId(), ts, type: 'server.alarm.raised', server: this.#server, alarm: { ...alarm } });
+  restoreExtras(extras: Partial<ModelExtras>, announcedSince: readonly CmsEvent[] = []): void {
+    this.#alarms.restore(extras.alarms ?? []);
+    this.#cdr.restore(extras.cdr);
+    for (const event of announcedSince) {
+      if (event.type.startsWith('server.alarm.')) this.#alarms.fold(event);
+      else if (event.type.startsWith('cdr.')) this.#cdr.fold(event);
     }
-    for (const [key, alarm] of this.#alarms) {
-      if (seen.has(key)) continue;
-      this.#alarms.delete(key);
-      events.push({ id: this.#newEventId(), ts, type: 'server.alarm.cleared', server: this.#server, alarm: { ...alarm } });
-    }
-    return this.#changed(events);
   }
 
   /** Moves with every change to what was announced: a writer tells a changed model from an idle one. */

@@ -3,6 +3,7 @@
 // hub's (hub/model-store.ts). A stored model is trusted no further than it can be checked: an
 // unknown version, a file of another server or a shape that is off is refused with a sentence
 // that says what is wrong, and the server then starts fresh.
+import type { StoredCdr } from './cdr-ledger.js';
 import type { CallState, CmsEvent, ParticipantState, ServerAlarm } from './events.js';
 import { CALL_FIELD_NAMES, PARTICIPANT_FIELD_NAMES } from './fields.js';
 
@@ -23,15 +24,24 @@ export interface StoredModel {
   calls: StoredCall[];
   /** The server's alarms as last announced (absent: none; older files have none). */
   alarms?: ServerAlarm[];
+  /** What the server's CDRs announced (state/cdr-ledger.ts; absent: none). */
+  cdr?: StoredCdr;
 }
 
-export function encodeModel(server: string, calls: StoredCall[], savedAt: string, journal = -1, alarms: readonly ServerAlarm[] = []): string {
+/** What a server's model keeps besides its calls. */
+export interface ModelExtras {
+  alarms: ServerAlarm[];
+  cdr?: StoredCdr;
+}
+
+export function encodeModel(server: string, calls: StoredCall[], savedAt: string, journal = -1, extras: Partial<ModelExtras> = {}): string {
   const model: StoredModel = { version: STORED_MODEL_VERSION, server, savedAt, journal, calls };
-  if (alarms.length > 0) model.alarms = [...alarms];
+  if (extras.alarms !== undefined && extras.alarms.length > 0) model.alarms = [...extras.alarms];
+  if (extras.cdr !== undefined && (extras.cdr.sessions.length > 0 || extras.cdr.known.length > 0)) model.cdr = extras.cdr;
   return JSON.stringify(model);
 }
 
-export type DecodedModel = { ok: true; calls: StoredCall[]; savedAt: string; journal: number; alarms: ServerAlarm[] } | { ok: false; problem: string };
+export type DecodedModel = { ok: true; calls: StoredCall[]; savedAt: string; journal: number; extras: ModelExtras } | { ok: false; problem: string };
 
 type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -77,7 +87,31 @@ export function decodeModel(text: string, server: string): DecodedModel {
       alarms.push(alarm);
     }
   }
-  return { ok: true, calls, savedAt: typeof parsed.savedAt === 'string' ? parsed.savedAt : '', journal, alarms };
+  const extras: ModelExtras = { alarms };
+  if (parsed.cdr !== undefined) {
+    const cdr = readStoredCdr(parsed.cdr);
+    if (cdr === undefined) return { ok: false, problem: '`cdr` is not { sessions: [{ session, upTo, above }], known: [[id, ids]] }' };
+    extras.cdr = cdr;
+  }
+  return { ok: true, calls, savedAt: typeof parsed.savedAt === 'string' ? parsed.savedAt : '', journal, extras };
+}
+
+function readStoredCdr(value: unknown): StoredCdr | undefined {
+  if (!isObject(value) || !Array.isArray(value.sessions) || !Array.isArray(value.known)) return undefined;
+  const whole = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
+  const sessions: StoredCdr['sessions'] = [];
+  for (const mark of value.sessions) {
+    if (!isObject(mark) || typeof mark.session !== 'string' || !whole(mark.upTo) || !Array.isArray(mark.above) || !mark.above.every(whole)) return undefined;
+    sessions.push({ session: mark.session, upTo: mark.upTo, above: mark.above as number[] });
+  }
+  const known: StoredCdr['known'] = [];
+  for (const entry of value.known) {
+    if (!Array.isArray(entry) || typeof entry[0] !== 'string' || !isObject(entry[1])) return undefined;
+    const ids: Record<string, string> = {};
+    for (const key of ['callId', 'participantId', 'callLegId'] as const) if (typeof entry[1][key] === 'string') ids[key] = entry[1][key] as string;
+    known.push([entry[0], ids]);
+  }
+  return { sessions, known };
 }
 
 /**
@@ -102,8 +136,10 @@ export class ReplayedModel {
     } catch {
       return undefined;
     }
-    if (!isObject(event)) return undefined;
+    if (!isObject(event) || typeof event.type !== 'string') return undefined;
     if (isMeetingEvent(event)) return event;
+    // Alarm and CDR events change what the model keeps besides its calls (ServerState.restoreExtras).
+    if (isExtraEvent(event)) return event as unknown as CmsEvent;
     if (!('callId' in event) || typeof event.callId !== 'string') return undefined;
     const call = readEntity<CallState>(event.call, CALL_FIELD_NAMES);
     if (call === undefined) return undefined;
@@ -128,14 +164,20 @@ export class ReplayedModel {
 }
 
 /** The model after `lines` (journal lines, in order), and the events among them to hand out again. */
-export function replayEvents(calls: readonly StoredCall[], lines: readonly string[]): { calls: StoredCall[]; events: CmsEvent[] } {
+export function replayEvents(calls: readonly StoredCall[], lines: readonly string[]): { calls: StoredCall[]; events: CmsEvent[]; extraEvents: CmsEvent[] } {
   const model = new ReplayedModel(calls);
   const events: CmsEvent[] = [];
   for (const line of lines) {
     const event = model.apply(line);
     if (event !== undefined) events.push(event);
   }
-  return { calls: model.calls(), events };
+  return { calls: model.calls(), events, extraEvents: events.filter((event) => isExtraEvent(event as unknown as Json)) };
+}
+
+/** Alarm and CDR events: they change what a model keeps besides its calls (ModelExtras). */
+function isExtraEvent(event: Json): boolean {
+  const type = event.type as string;
+  return type.startsWith('server.alarm.') || type.startsWith('cdr.');
 }
 
 /** An entity with a string id and known elements of plain values; unknown keys are dropped. */

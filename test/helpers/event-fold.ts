@@ -3,15 +3,15 @@
 // runs of the daemon, some of them killed -9.
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { CmsEvent } from '../../src/state/events.js';
+import { isCallEvent, type CmsEvent } from '../../src/state/events.js';
 import type { Daemon } from './daemon.js';
 
 /** One event as a comparable line: type, ids, synthetic flag and, where there is one, reason or changes. */
 export function line(event: CmsEvent): string {
   const parts: string[] = [event.type];
   if ('meetingId' in event) parts.push(event.meetingId);
-  if ('callId' in event) parts.push(event.callId);
-  if ('participantId' in event) parts.push(event.participantId);
+  if (isCallEvent(event)) parts.push(event.callId);
+  if (isCallEvent(event) && 'participantId' in event) parts.push(event.participantId);
   if (event.synthetic === true) parts.push('synthetic');
   if ((event.type === 'participant.left' || event.type === 'call.ended') && event.reason !== undefined) parts.push(`reason=${event.reason}`);
   if (event.type === 'participant.updated' || event.type === 'call.updated') {

@@ -94,6 +94,16 @@ const EVENT_WORDS: Record<CmsEvent['type'], string> = {
   'participant.joined': 'Joined',
   'participant.updated': 'Updated',
   'participant.left': 'Left',
+  'cdr.callStart': 'CDR: call start',
+  'cdr.callEnd': 'CDR: call end',
+  'cdr.callLegStart': 'CDR: leg start',
+  'cdr.callLegUpdate': 'CDR: leg update',
+  'cdr.callLegEnd': 'CDR: leg end',
+  'cdr.recordingStart': 'CDR: recording start',
+  'cdr.recordingEnd': 'CDR: recording end',
+  'cdr.streamingStart': 'CDR: streaming start',
+  'cdr.streamingEnd': 'CDR: streaming end',
+  'cdr.gap': 'CDR: records lost by the CMS',
 };
 
 export function eventInWords(event: CmsEvent): string {

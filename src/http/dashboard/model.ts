@@ -4,7 +4,7 @@
 // This class orders snapshots and events (an event that arrives while its snapshot loads waits
 // for it); live-state.ts applies them. Pure: no DOM, no timers, no fetches, so it is unit-tested
 // in Node.
-import { EVENT_TYPES } from '../../state/events.js';
+import { EVENT_TYPES, isCallEvent } from '../../state/events.js';
 import type { CallView, CmsEvent, MeetingHintView, ServerView } from './api.js';
 import { CallHistories } from './model/call-histories.js';
 import { ChangeTracker, type Changes } from './model/changes.js';
@@ -145,7 +145,7 @@ export class DashboardModel {
     // A newer daemon may send types this page does not know yet: they are skipped, not fatal.
     if (!KNOWN_TYPES.has(event.type) || this.seen.has(event.id)) return NOTHING;
     this.seen.add(event.id);
-    if ('callId' in event) {
+    if (isCallEvent(event)) {
       this.changes.markHistory(this.histories.record(event.server, event.callId, event));
     }
     if (this.reloadQueue) {
@@ -247,7 +247,7 @@ export class DashboardModel {
 
   private apply(event: CmsEvent): void {
     applyEvent(this.live, event, this.changes);
-    if ('callId' in event) {
+    if (isCallEvent(event)) {
       const entry = this.call(event.server, event.callId);
       this.correlators.set(event.server, event.callId, entry ? correlatorOf(entry.call) : null);
     }
@@ -255,7 +255,7 @@ export class DashboardModel {
 
   /** Whether the event's call is, or is about to be, part of a spread meeting. */
   private touchesSpreadMeeting(event: CmsEvent): boolean {
-    if (!('callId' in event)) return false;
+    if (!isCallEvent(event)) return false;
     return (
       this.correlators.spreadMeetingOf(event.server, event.callId) !== undefined ||
       this.correlators.isSpread(correlatorOf(event.call))

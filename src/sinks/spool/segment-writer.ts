@@ -2,9 +2,12 @@
 // turn of the event loop (up to SPOOL.writeChunkBytes per write) goes to the segment in one
 // write(2), and only then counts as written (the spool hands nothing to a sink before that).
 // A segment is fdatasync'd within SPOOL.syncIntervalMs of its first unsynced write, when sealed
-// and on close; no fsync per record (the spool's header says why). A failed write (ENOSPC, EIO)
-// is undone and tried again, on a fresh handle, after SPOOL.writeRetryMs.
+// and on close; no fsync per record (the spool's header says why). A caller that must know its
+// records are on the disk itself (the CDR intake answers a CMS only then) asks durable(): every
+// caller waiting when one fdatasync starts shares it (group commit). A failed write (ENOSPC,
+// EIO) is undone and tried again, on a fresh handle, after SPOOL.writeRetryMs.
 import { open, type FileHandle } from 'node:fs/promises';
+import { syncFolder } from '../../folder-sync.js';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../../clock.js';
@@ -52,6 +55,10 @@ export class SegmentWriter {
   #retryTimer: TimerHandle | undefined;
   #error: string | null = null;
   #closed = false;
+  /** Callers of durable() waiting for the next fdatasync; it covers everything written before it starts. */
+  #durableWaiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
+  /** A segment file was created since the last durable sync: the folder entry must be synced too. */
+  #newFile = false;
 
   constructor(options: SegmentWriterOptions) {
     this.#options = options;
@@ -98,6 +105,21 @@ export class SegmentWriter {
       else await this.#runFlush();
       if (this.#error) return;
     }
+  }
+
+  /**
+   * Resolves once every record appended before the call is written and fdatasync'd (with the
+   * folder, when a segment was created); rejects while writing fails. Concurrent callers share
+   * one fdatasync.
+   */
+  durable(): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error('spool is closed'));
+    if (this.#error) return Promise.reject(new Error(this.#error));
+    return new Promise<void>((resolve, reject) => {
+      this.#durableWaiters.push({ resolve, reject });
+      this.#syncDue = true;
+      this.#scheduleFlush();
+    });
   }
 
   /** Writes what it can, syncs and closes the segment. */
@@ -147,9 +169,22 @@ export class SegmentWriter {
           await this.#writeGroup(group);
           this.#pending.shift();
         } else {
+          // Everything queued so far is written: this sync covers every waiter taken here.
+          const waiters = this.#durableWaiters;
+          this.#durableWaiters = [];
           this.#syncDue = false;
           this.#dirty = false;
-          await this.#fh?.datasync();
+          try {
+            await this.#fh?.datasync();
+            if (this.#newFile && waiters.length > 0) {
+              this.#newFile = false;
+              await syncFolder(this.#options.dir);
+            }
+          } catch (error) {
+            this.#durableWaiters.unshift(...waiters);
+            throw error;
+          }
+          for (const waiter of waiters) waiter.resolve();
         }
         if (this.#error) {
           this.#options.logger.info({ spool: this.#options.dir }, 'spool: writing to disk works again');
@@ -173,6 +208,9 @@ export class SegmentWriter {
     }
     this.#error = message;
     this.#options.onHealthChange(message);
+    const waiters = this.#durableWaiters;
+    this.#durableWaiters = [];
+    for (const waiter of waiters) waiter.reject(new Error(message));
     // The retry opens the segment again: a handle that failed may stay bad for good (a file
     // replaced or deleted under it, a stale network mount).
     const failed = this.#fh;
@@ -195,7 +233,10 @@ export class SegmentWriter {
       }
       this.#openSeg = group.seg;
       this.#fh = await open(path.join(this.#options.dir, segmentName(group.seg)), 'a');
-      if (!this.#segments.has(group.seg)) this.#segments.set(group.seg, 0);
+      if (!this.#segments.has(group.seg)) {
+        this.#segments.set(group.seg, 0);
+        this.#newFile = true;
+      }
     }
     // Up to SPOOL.writeChunkBytes of the group per write(2), so that memory stays bounded.
     while (group.parts.length > 0) {

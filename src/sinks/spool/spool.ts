@@ -206,6 +206,15 @@ export class Spool {
     this.#updateFull();
   }
 
+  /**
+   * Resolves once every record appended so far is on the disk itself (fdatasync; concurrent
+   * callers share one), rejects while the disk refuses writes. The CDR intake answers a CMS only
+   * then; sinks never wait for it (the header says why).
+   */
+  durable(): Promise<void> {
+    return this.#writer.durable();
+  }
+
   /** Resolves when every queued record has been written to its segment. */
   flush(): Promise<void> {
     return this.#writer.flush();

@@ -2,6 +2,7 @@
 // is reported to the tracker so the view redraws only what an event touched.
 import type { CallState, CmsEvent, ParticipantState, ServerView } from '../api.js';
 import { assertNever } from '../../../assert-never.js';
+import { isCdrEvent } from '../../../state/events.js';
 import type { ChangeTracker } from './changes.js';
 
 export interface CallEntry {
@@ -67,6 +68,8 @@ export function applyEvent(state: LiveState, event: CmsEvent, changes: ChangeTra
       return;
     }
     default:
+      // CDRs change nothing the dashboard shows.
+      if (isCdrEvent(event)) return;
       assertNever(event);
   }
 }

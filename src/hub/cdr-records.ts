@@ -1,0 +1,186 @@
+// The hub's side of the CDR receiver (README.md, "Call detail records"): it opens the intake in
+// the state folder, starts the listener, and turns each stored body into events through the
+// server's own pipeline (journal, sinks, SSE, handlers: the path of every other event). Which
+// records are new is the server model's call (state/cdr-ledger.ts), so a re-sent or replayed
+// body announces nothing twice.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { CdrConfig } from '../cdr/config.js';
+import { CdrIntake, type IntakeBody } from '../cdr/intake.js';
+import { parseCdrBody } from '../cdr/parse.js';
+import { startCdrReceiver, type RunningCdrReceiver } from '../cdr/receiver.js';
+import { SetAside } from '../cdr/set-aside.js';
+import { loadOrCreateToken } from '../cdr/token.js';
+import { ConfigError } from './config-error.js';
+import { resolveSecret } from './config-loader.js';
+import { registerSecret } from './logger.js';
+import type { CmsEvent } from '../state/events.js';
+import type { ServerState } from '../state/server-state.js';
+
+/** What the CDR side needs of the hub. */
+export interface CdrHubSide {
+  /** The server is configured (in cluster mode, followed here or not). */
+  knows(server: string): boolean;
+  /** The server's model and its pipeline's entry, while this process follows it and may act for it. */
+  followed(server: string): { state: ServerState; announce: (events: CmsEvent[]) => Promise<void> } | undefined;
+}
+
+export interface CdrRecordsOptions {
+  config: CdrConfig;
+  token: string;
+  /** PEM contents of cdr.tls, read by the caller. */
+  tls?: { cert: string; key: string };
+  stateDir: string;
+  hub: CdrHubSide;
+  logger: Logger;
+  registry: Registry;
+}
+
+export class CdrRecords {
+  readonly #options: CdrRecordsOptions;
+  readonly #log: Logger;
+  readonly #setAside: SetAside;
+  #intake: CdrIntake | undefined;
+  #receiver: RunningCdrReceiver | undefined;
+  readonly #posts: Counter<'server' | 'status'>;
+  readonly #records: Counter<'server' | 'type'>;
+  readonly #duplicates: Counter<'server'>;
+  readonly #missing: Counter<'server'>;
+  readonly #rejected: Counter<'server' | 'reason'>;
+
+  constructor(options: CdrRecordsOptions) {
+    this.#options = options;
+    this.#log = options.logger.child({ part: 'cdr' });
+    this.#setAside = new SetAside(path.join(options.stateDir, 'cdr-set-aside'));
+    const registers = [options.registry];
+    this.#posts = new Counter({ name: 'cms_events_cdr_posts_total', help: 'CDR POSTs answered, by server and HTTP status', labelNames: ['server', 'status'], registers });
+    this.#records = new Counter({ name: 'cms_events_cdr_records_total', help: 'CDRs announced as events, by server and record type', labelNames: ['server', 'type'], registers });
+    this.#duplicates = new Counter({ name: 'cms_events_cdr_duplicates_total', help: 'CDRs received again (re-sent by the CMS) and not announced again', labelNames: ['server'], registers });
+    this.#missing = new Counter({ name: 'cms_events_cdr_missing_records_total', help: 'CDRs the CMS reported discarded (numPreceedingRecordsMissing)', labelNames: ['server'], registers });
+    this.#rejected = new Counter({ name: 'cms_events_cdr_rejected_bodies_total', help: 'CDR POST bodies set aside: not a CDR document, or too large', labelNames: ['server', 'reason'], registers });
+    const intake = (): CdrIntake | undefined => this.#intake;
+    new Gauge({
+      name: 'cms_events_cdr_intake_backlog',
+      help: 'CDR bodies stored and not yet turned into events',
+      registers,
+      collect() {
+        this.set(intake()?.backlog ?? 0);
+      },
+    });
+  }
+
+  /** The listener's own address (http(s)://host:port), once started. */
+  get listenUrl(): string | undefined {
+    return this.#receiver?.url;
+  }
+
+  /** The URL a CMS posts `server`'s records to (with the token: never log it unmasked). */
+  receiverUrl(server: string): string | undefined {
+    const base = this.#options.config.publicUrl ?? this.#receiver?.url;
+    return base && `${base}/cdr/${encodeURIComponent(server)}?token=${this.#options.token}`;
+  }
+
+  async start(): Promise<void> {
+    const { config, stateDir, hub } = this.#options;
+    this.#intake = await CdrIntake.open({ dir: path.join(stateDir, 'cdr-intake'), logger: this.#log, process: (body) => this.#process(body) });
+    const intake = this.#intake;
+    try {
+      this.#receiver = await startCdrReceiver({
+        host: config.listen.host,
+        port: config.listen.port,
+        ...(this.#options.tls && { tls: this.#options.tls }),
+        token: this.#options.token,
+        ...(config.maxBodyBytes !== undefined && { maxBodyBytes: config.maxBodyBytes }),
+        knows: (server) => hub.knows(server),
+        accepts: (server) => hub.followed(server) !== undefined,
+        store: (server, body, truncated) => intake.store(server, body, truncated),
+        logger: this.#log,
+        ...(process.env.CMS_EVENTS_TEST_CDR_ANSWER_DELAY_MS && { answerDelayMs: Number(process.env.CMS_EVENTS_TEST_CDR_ANSWER_DELAY_MS) }),
+        onAnswer: (server, status) => this.#posts.inc({ server: server ?? '', status: String(status) }),
+      });
+    } catch (error) {
+      await intake.close();
+      throw new Error(`the CDR receiver cannot listen on ${config.listen.host}:${config.listen.port} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+    this.#log.info({ listen: this.#receiver.url, publicUrl: config.publicUrl ?? null }, 'CDR receiver listening: each CMS posts to <publicUrl>/cdr/<server>?token=…');
+  }
+
+  /** Bodies received before the servers were started wait until then: call once they run. */
+  startProcessing(): void {
+    this.#intake?.start();
+  }
+
+  async close(): Promise<void> {
+    await this.#receiver?.close();
+    await this.#intake?.close();
+  }
+
+  async #process(body: IntakeBody): Promise<void> {
+    const { server } = body;
+    const followed = this.#options.hub.followed(server);
+    if (followed === undefined) {
+      const why = this.#options.hub.knows(server) ? 'this instance no longer follows it' : 'it is no longer configured';
+      this.#log.error({ server, receivedAt: body.receivedAt }, `a CDR body of ${server} cannot be processed: ${why}; it is dropped`);
+      return;
+    }
+    if (body.truncated) return this.#reject(body, 'tooLarge', `larger than cdr.maxBodyBytes; its beginning is kept`);
+    const parsed = parseCdrBody(body.body);
+    if (!parsed.ok) return this.#reject(body, 'notCdr', parsed.problem);
+    const events = followed.state.applyCdr(parsed);
+    let announced = 0;
+    for (const event of events) {
+      if (event.type === 'cdr.gap') {
+        this.#missing.inc({ server }, event.missing);
+        this.#log.warn({ server, session: event.session, recordIndex: event.recordIndex, missing: event.missing }, `the CMS discarded ${event.missing} CDR(s) it could not deliver in time (numPreceedingRecordsMissing)`);
+        continue;
+      }
+      announced++;
+      this.#records.inc({ server, type: event.type.slice(4) });
+    }
+    const duplicates = parsed.records.length - announced;
+    if (duplicates > 0) this.#duplicates.inc({ server }, duplicates);
+    await followed.announce(events);
+  }
+
+  async #reject(body: IntakeBody, reason: 'tooLarge' | 'notCdr', problem: string): Promise<void> {
+    this.#rejected.inc({ server: body.server, reason });
+    let file: string | null = null;
+    try {
+      file = await this.#setAside.keep(body);
+    } catch (error) {
+      this.#log.error({ server: body.server, error: (error as Error).message }, 'cannot keep a rejected CDR body aside');
+    }
+    this.#log.warn({ server: body.server, problem, file, bytes: Buffer.byteLength(body.body) }, `a CDR POST body is not a CDR document (${problem}); it was answered 200 and kept aside`);
+  }
+}
+
+/**
+ * The CDR side as the config says: the token (given, or made once and kept in the state folder;
+ * masked in every log line from now on) and the TLS files read. Problems are ConfigErrors that
+ * name the field.
+ */
+export async function cdrRecordsFromConfig(
+  config: CdrConfig,
+  where: { baseDir: string; stateDir: string | null; origin: string },
+  parts: Pick<CdrRecordsOptions, 'hub' | 'logger' | 'registry'>,
+): Promise<CdrRecords> {
+  if (where.stateDir === null) {
+    throw new ConfigError(where.origin, [{ field: 'cdr', problem: 'the CDR receiver needs a state folder (stateDir) to store records before it answers 200' }]);
+  }
+  const ctx = { baseDir: where.baseDir, origin: where.origin, field: 'cdr' };
+  const token =
+    resolveSecret({ inline: config.token, env: config.tokenEnv, file: config.tokenFile }, { inline: 'token', env: 'tokenEnv', file: 'tokenFile' }, ctx) ??
+    (await loadOrCreateToken(where.stateDir));
+  registerSecret(token);
+  const read = (file: string, field: string): string => {
+    try {
+      return readFileSync(path.resolve(where.baseDir, file), 'utf8');
+    } catch (error) {
+      throw new ConfigError(where.origin, [{ field: `cdr.tls.${field}`, problem: `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})` }]);
+    }
+  };
+  const tls = config.tls && { cert: read(config.tls.cert, 'cert'), key: read(config.tls.key, 'key') };
+  return new CdrRecords({ config, token, ...(tls && { tls }), stateDir: where.stateDir, ...parts });
+}
