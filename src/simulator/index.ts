@@ -5,9 +5,11 @@ export { DEFAULT_SWITCHES, checkSwitches } from './switches.js';
 export type {
   CallBridgeInfo,
   CallSnapshot,
+  CdrStats,
   ConnectionFigures,
   Faults,
   RestRequestRecord,
+  SimulatedCdr,
   SimulatedServer,
   SimulatorOptions,
   SimulatorStats,

@@ -2,9 +2,11 @@
 // or changes the world, which reports every change on the events feed. A participant hosted on
 // another bridge of the cluster is listed with its `<callBridge>` and only its host changes it:
 // here a change is refused with participantCannotBeModified, a drop with participantCannotBeDeleted.
-// The two health resources, system/status and system/alarms, only read.
+// The two health resources, system/status and system/alarms, only read; system/cdrReceivers is
+// answered by cdr-routes.ts.
 import type { Clock } from '../clock.js';
 import type { CallLegs, LegRecord } from './call-legs.js';
+import { cdrReceiversOf, routeCdrReceivers } from './cdr-routes.js';
 import {
   alarmSummary,
   callBridgeSummary,
@@ -71,6 +73,8 @@ const ROUTES: Record<string, readonly string[]> = {
   callBridges: ['GET'],
   'system/status': ['GET'],
   'system/alarms': ['GET'],
+  'system/cdrReceivers': ['GET', 'POST'],
+  'system/cdrReceivers/:': ['GET', 'PUT', 'DELETE'],
 };
 
 type Params = Record<string, string>;
@@ -130,11 +134,12 @@ export function routeRest(ctx: RestContext, method: string, url: URL, params: Pa
     throw new RestFailure(404, 'unknownPath');
   }
   const [collection, id = '', sub] = parts;
-  // Under system/ the second part names a resource, not an id.
-  const key = collection === 'system' ? parts.join('/') : parts.map((p, i) => (i % 2 === 0 ? p : p === '*' && i === 3 ? '*' : ':')).join('/');
+  // Under system/ the second part names a resource, not an id; a third is the resource's id.
+  const key = collection === 'system' ? parts.map((p, i) => (i === 2 ? ':' : p)).join('/') : parts.map((p, i) => (i % 2 === 0 ? p : p === '*' && i === 3 ? '*' : ':')).join('/');
   const allowed = ROUTES[key];
   if (!allowed || parts.length > 4 || parts.some((p) => p === '')) throw new RestFailure(404, 'unknownPath');
   if (!allowed.includes(method)) throw new RestFailure(405, 'methodNotSupported', { allow: allowed.join(', ') });
+  if (key.startsWith('system/cdrReceivers')) return cdrReceivers(ctx, method, sub, params, url.searchParams);
   if (method === 'GET') return { body: read(ctx, collection as string, id, sub, url.searchParams) };
   const stale = ctx.switches.staleIdStatus;
   const findCall = (callId: string): CallRecord => {
@@ -250,7 +255,18 @@ function scheduleAnswer(ctx: RestContext, callId: string, participantId: string)
   ctx.clock.setTimeout(step('connected'), ms);
 }
 
-function page(ctx: RestContext, query: URLSearchParams, items: string[], name: string): string {
+/** system/cdrReceivers: cdr-routes.ts answers, and its refusals become failureDetails here. */
+function cdrReceivers(ctx: RestContext, method: string, receiverId: string | undefined, params: Params, query: URLSearchParams): RestAnswer {
+  const receivers = cdrReceiversOf(ctx.world);
+  if (!receivers) throw new RestFailure(404, 'unknownPath');
+  const window = method === 'GET' && receiverId === undefined ? pageWindow(ctx, query) : undefined;
+  const result = routeCdrReceivers(receivers, { method, params, staleStatus: ctx.switches.staleIdStatus, ...(receiverId === undefined ? {} : { receiverId }), ...(window ? { window } : {}) });
+  if ('failure' in result) throw new RestFailure(result.failure.status, result.failure.code, result.failure.attrs);
+  return result;
+}
+
+/** The slice of a collection a GET asks for with offset and limit, never more than restPageLimit items. */
+function pageWindow(ctx: RestContext, query: URLSearchParams): { offset: number; limit: number } {
   const number = (param: string, fallback: number): number => {
     const raw = query.get(param);
     if (raw === null || raw === '') return fallback;
@@ -259,8 +275,11 @@ function page(ctx: RestContext, query: URLSearchParams, items: string[], name: s
     return n;
   };
   const cap = ctx.switches.restPageLimit;
-  const offset = number('offset', 0);
-  const limit = Math.min(number('limit', cap), cap);
+  return { offset: number('offset', 0), limit: Math.min(number('limit', cap), cap) };
+}
+
+function page(ctx: RestContext, query: URLSearchParams, items: string[], name: string): string {
+  const { offset, limit } = pageWindow(ctx, query);
   return collectionXml(name, items.length, items.slice(offset, offset + limit));
 }
 

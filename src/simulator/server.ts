@@ -1,5 +1,6 @@
 // One simulated Call Bridge: the REST token endpoint and the event socket on one port, the world
-// it hosts, its faults, switches and health (system status and alarms). Kept light, since a benchmark runs a thousand in one process.
+// it hosts, its faults, switches, health (system status and alarms) and CDRs (records of its calls
+// POSTed to the receivers REST /system/cdrReceivers lists). Kept light, since a benchmark runs a thousand in one process.
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -10,12 +11,15 @@ import { EventConnection, type ConnectionHost } from './event-connection.js';
 import { Alarms } from './alarms.js';
 import { CallLegFigures } from './call-leg-figures.js';
 import { CallLegs } from './call-legs.js';
+import { CdrCalls } from './cdr-calls.js';
+import { CdrReceivers } from './cdr-receivers.js';
+import { bindCdrReceivers } from './cdr-routes.js';
 import { refuseUpgrade, sendFailure } from './http-responses.js';
 import { REST_PREFIX, RestApi } from './rest-api.js';
 import { resolveSwitches, type SimulatorSwitches } from './switches.js';
 import { realClock, type Clock } from '../clock.js';
 import { TokenStore } from './tokens.js';
-import type { AlarmInfo, CallBridgeInfo, ConnectionFigures, Faults, RestRequestRecord, SimulatedServer, SimulatorOptions, SimulatorStats, SystemStatus, Violation } from './types.js';
+import type { AlarmInfo, CallBridgeInfo, ConnectionFigures, Faults, RestRequestRecord, SimulatedCdr, SimulatedServer, SimulatorOptions, SimulatorStats, SystemStatus, Violation } from './types.js';
 import { ViolationLog } from './violations.js';
 import { SimulatedWorld, type WorldChange } from './world.js';
 
@@ -49,6 +53,7 @@ class SimulatorServer implements SimulatedServer, ConnectionHost {
   readonly clock: Clock;
   readonly world: SimulatedWorld;
   readonly faults: Faults;
+  readonly cdr: SimulatedCdr;
   callBridges: readonly CallBridgeInfo[] = [];
   onFrameSent?: (connectionId: number, messageId: number) => void;
 
@@ -58,6 +63,8 @@ class SimulatorServer implements SimulatedServer, ConnectionHost {
   private readonly legs = new CallLegs();
   private readonly legFigures = new CallLegFigures();
   private readonly alarmList: Alarms;
+  private readonly cdrReceivers: CdrReceivers;
+  private readonly cdrCalls: CdrCalls;
   /** clock.now() at construction: what uptimeSeconds counts from. */
   private readonly startedAt: number;
   private readonly rest: RestApi;
@@ -90,6 +97,10 @@ class SimulatorServer implements SimulatedServer, ConnectionHost {
     }
     this.tokens = new TokenStore(this.switches, this.clock);
     this.world = new SimulatedWorld((changes) => this.publish(changes));
+    this.cdrReceivers = new CdrReceivers({ switches: this.switches, clock: this.clock, alarms: this.alarmList, name: this.name, callBridges: () => this.callBridges });
+    this.cdr = this.cdrReceivers;
+    this.cdrCalls = new CdrCalls(this.cdrReceivers, this.clock, (participantId) => this.legs.legsOf(participantId)[0]?.id);
+    bindCdrReceivers(this.world, this.cdrReceivers);
     this.rest = new RestApi({
       world: this.world,
       legs: this.legs,
@@ -195,14 +206,17 @@ class SimulatorServer implements SimulatedServer, ConnectionHost {
   }
 
   close(): Promise<void> {
-    this.closing ??= new Promise((resolve) => {
-      this.down = true;
-      this.dropAll();
-      this.http.close(() => resolve());
-      this.http.closeAllConnections();
-      this.wss.close();
-      this.releaseIdleWaiters();
-    });
+    this.closing ??= Promise.all([
+      new Promise<void>((resolve) => {
+        this.down = true;
+        this.dropAll();
+        this.http.close(() => resolve());
+        this.http.closeAllConnections();
+        this.wss.close();
+        this.releaseIdleWaiters();
+      }),
+      this.cdrReceivers.close(),
+    ]).then(() => undefined);
     return this.closing;
   }
 
@@ -312,6 +326,7 @@ class SimulatorServer implements SimulatedServer, ConnectionHost {
     this.legs.apply(changes);
     this.legFigures.apply(changes);
     for (const connection of this.connections) connection.applyChanges(changes);
+    this.cdrCalls.apply(changes);
   }
 
   private dropAll(): void {

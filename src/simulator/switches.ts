@@ -43,6 +43,25 @@ export interface SimulatorSwitches {
    * Read when a participant joins or moves, so flipping it leaves existing rosters as they are.
    */
   listRemoteParticipants: boolean;
+  /** CDR: the most records one POST to a receiver carries (1: one record per POST). */
+  cdrRecordsPerPost: number;
+  /**
+   * CDR: records a receiver's buffer holds waiting (those in flight not counted); when it is full
+   * the oldest waiting record is discarded and the next one sent says so in numPreceedingRecordsMissing.
+   */
+  cdrBufferRecords: number;
+  /** CDR: how long after a failed POST (not 200, or no connection) the same records are sent again. */
+  cdrRetryMs: number;
+  /**
+   * CDR: the `<records>` envelope carries `callBridge`, this bridge's id (its callBridges entry in
+   * a cluster, else a GUID made at start). Unknown which CMS versions send it.
+   */
+  cdrCallBridgeAttribute: boolean;
+  /**
+   * CDR: verify an https receiver's certificate (against the system's CAs). Unknown whether a CMS
+   * does; read when a connection to the receiver is made.
+   */
+  cdrVerifyReceiverTls: boolean;
 }
 
 export const DEFAULT_SWITCHES: Readonly<SimulatorSwitches> = Object.freeze({
@@ -64,6 +83,11 @@ export const DEFAULT_SWITCHES: Readonly<SimulatorSwitches> = Object.freeze({
   restPageLimit: 10,
   dialOutAnswerMs: 0,
   listRemoteParticipants: false,
+  cdrRecordsPerPost: 1,
+  cdrBufferRecords: 10_000,
+  cdrRetryMs: 1000,
+  cdrCallBridgeAttribute: false,
+  cdrVerifyReceiverTls: false,
 });
 
 type Check = (value: unknown) => boolean;
@@ -91,6 +115,11 @@ const CHECKS: Record<keyof SimulatorSwitches, [Check, string]> = {
   restPageLimit: [isCount(1), 'an integer >= 1'],
   dialOutAnswerMs: [isCount(0), 'an integer >= 0'],
   listRemoteParticipants: [isBoolean, 'a boolean'],
+  cdrRecordsPerPost: [isCount(1), 'an integer >= 1'],
+  cdrBufferRecords: [isCount(1), 'an integer >= 1'],
+  cdrRetryMs: [isCount(0), 'an integer >= 0'],
+  cdrCallBridgeAttribute: [isBoolean, 'a boolean'],
+  cdrVerifyReceiverTls: [isBoolean, 'a boolean'],
 };
 
 /** Checks a partial set of switches; returns one message per bad field (empty when all are fine). */

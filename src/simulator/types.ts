@@ -156,6 +156,49 @@ export interface SystemStatus {
   videoBitRateIncoming: number;
 }
 
+/** What the CDR side of a simulated bridge has done since it started (SimulatedCdr.stats). */
+export interface CdrStats {
+  /** POSTs sent to receivers (retries included). */
+  posts: number;
+  /** Records answered 200, counted once per receiver. */
+  delivered: number;
+  /** POSTs that failed: an answer other than 200, a connection refused, reset or timed out, an answer lost on purpose. */
+  failures: number;
+  /** Records a full buffer discarded (cdrBufferRecords), per receiver. */
+  discarded: number;
+  /** Records generated, counted once per receiver that got them (delivered + discarded + backlog, for receivers still listed). */
+  records: number;
+}
+
+/**
+ * The CDR side of a simulated bridge (the receivers REST /system/cdrReceivers lists, and the
+ * records POSTed to them), for tests and benchmarks.
+ */
+export interface SimulatedCdr {
+  /** The GUID in every POST's `<records session>`, new for each startSimulator. */
+  readonly session: string;
+  receivers(): Array<{ id: string; uri: string }>;
+  /** Adds a receiver as POST /system/cdrReceivers would (same maximum); returns its id. */
+  addReceiver(uri: string): string;
+  /** Records generated and not yet answered 200, for one receiver or all; throws for an id not listed. */
+  backlog(receiverId?: string): number;
+  /** Resolves once every receiver's backlog is 0; rejects with a clear error after timeoutMs (default 10 s, real time). */
+  drained(timeoutMs?: number): Promise<void>;
+  /**
+   * The next `count` 200 answers (over all receivers) are treated as lost, as if the connection
+   * died before the answer was read: the connection is closed and those records are re-sent
+   * cdrRetryMs later. Sets the count (0 cancels), as faults.restBusy does.
+   */
+  loseAnswers(count: number): void;
+  /**
+   * Generates, at once, the whole record sequence (legs start, update, call start, …, legs end,
+   * call end) of `calls` short synthetic calls with `participantsPerCall` each, not touching the
+   * world — for throughput benchmarks.
+   */
+  burst(calls: number, participantsPerCall: number): void;
+  stats(): CdrStats;
+}
+
 /** One request the REST API received (never its credentials). */
 export interface RestRequestRecord {
   /** clock.now() when it arrived. */
@@ -211,6 +254,8 @@ export interface SimulatedServer {
   systemStatus(): SystemStatus;
   /** The active alarms, oldest first, as GET /api/v1/system/alarms lists them. */
   alarms(): AlarmInfo[];
+  /** Its CDR receivers and the records POSTed to them. */
+  readonly cdr: SimulatedCdr;
   /** Fires for every server message frame written to a client socket (for latency benchmarks). */
   onFrameSent?: (connectionId: number, messageId: number) => void;
   /**
