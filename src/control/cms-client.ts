@@ -24,6 +24,12 @@ export interface CmsAnswer {
   body: string;
 }
 
+/** One entry of GET /system/cdrReceivers. */
+export interface CdrReceiverEntry {
+  id: string;
+  uri: string;
+}
+
 /** What GET /system/status says, as the daemon uses it (null where the CMS did not say). */
 export interface CmsStatus {
   version: string | null;
@@ -166,6 +172,40 @@ export class CmsClient {
       offset += page.items.length;
       if (page.items.length === 0 || offset >= page.total) return alarms;
     }
+  }
+
+  // ---- CDR receivers ------------------------------------------------------------------------
+
+  /** GET /system/cdrReceivers, every page: the receivers this Call Bridge posts its CDRs to, and how many it allows. */
+  async cdrReceivers(): Promise<{ receivers: CdrReceiverEntry[]; maximum: number | null }> {
+    const receivers: CdrReceiverEntry[] = [];
+    let maximum: number | null = null;
+    for (let offset = 0; ; ) {
+      const answer = await this.request('GET', '/system/cdrReceivers', { offset }, 'list the CDR receivers');
+      const page = readItems(answer.body, 'cdrReceivers', 'cdrReceiver');
+      const max = Number(page.attributes.maximum);
+      if (page.attributes.maximum !== undefined && Number.isFinite(max)) maximum = max;
+      for (const item of page.items) if (item.id !== undefined) receivers.push({ id: item.id, uri: item.uri ?? '' });
+      offset += page.items.length;
+      if (page.items.length === 0 || offset >= page.total) return { receivers, maximum };
+    }
+  }
+
+  /** POST /system/cdrReceivers: resolves with the new receiver's id. */
+  async addCdrReceiver(uri: string): Promise<string> {
+    const answer = await this.request('POST', '/system/cdrReceivers', { uri }, 'add a CDR receiver');
+    const id = answer.location?.split('/').filter(Boolean).pop();
+    if (id === undefined) throw new CmsApiError(`add a CDR receiver: the server answered HTTP ${answer.status} without the new receiver's Location`, answer.status, undefined);
+    return decodeURIComponent(id);
+  }
+
+  /** PUT /system/cdrReceivers/<id>: points an existing receiver elsewhere (it keeps its record numbering and what it holds back). */
+  async setCdrReceiver(id: string, uri: string): Promise<void> {
+    await this.request('PUT', `/system/cdrReceivers/${encodeURIComponent(id)}`, { uri }, 'change a CDR receiver');
+  }
+
+  async removeCdrReceiver(id: string): Promise<void> {
+    await this.request('DELETE', `/system/cdrReceivers/${encodeURIComponent(id)}`, undefined, 'delete a CDR receiver');
   }
 
   // ---- the rest -----------------------------------------------------------------------------

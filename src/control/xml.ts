@@ -59,10 +59,12 @@ export function readLeaves(text: string, root: string): Record<string, string> {
   return leaves;
 }
 
-/** The `<item>` children of `<collection>` with their id and leaf elements, and the total. */
-export function readItems(text: string, collection: string, item: string): { items: Array<Record<string, string>>; total: number } {
+/** The `<item>` children of `<collection>` with their id and leaf elements, the total, and the collection's own attributes (e.g. `maximum`). */
+export function readItems(text: string, collection: string, item: string): { items: Array<Record<string, string>>; total: number; attributes: Record<string, string> } {
   const node = parse(text)?.[collection];
-  if (!isNode(node)) return { items: [], total: 0 };
+  if (!isNode(node)) return { items: [], total: 0, attributes: {} };
+  const attributes: Record<string, string> = {};
+  for (const [key, value] of Object.entries(node)) if (key !== item && typeof value === 'string') attributes[key] = value;
   const children = node[item];
   const list = Array.isArray(children) ? children : children === undefined ? [] : [children];
   const items = list.filter(isNode).map((child) => {
@@ -71,5 +73,5 @@ export function readItems(text: string, collection: string, item: string): { ite
     return leaves;
   });
   const total = Number(node.total);
-  return { items, total: Number.isFinite(total) ? total : items.length };
+  return { items, total: Number.isFinite(total) ? total : items.length, attributes };
 }

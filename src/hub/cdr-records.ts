@@ -12,6 +12,8 @@ import { CdrIntake, type IntakeBody } from '../cdr/intake.js';
 import { parseCdrBody } from '../cdr/parse.js';
 import { startCdrReceiver, type RunningCdrReceiver } from '../cdr/receiver.js';
 import { SetAside } from '../cdr/set-aside.js';
+import type { CmsClient } from '../control/cms-client.js';
+import { CdrRegistrations, type CdrRegistrationView } from './cdr-registration.js';
 import { loadOrCreateToken } from '../cdr/token.js';
 import { ConfigError } from './config-error.js';
 import { resolveSecret } from './config-loader.js';
@@ -44,6 +46,8 @@ export class CdrRecords {
   readonly #setAside: SetAside;
   #intake: CdrIntake | undefined;
   #receiver: RunningCdrReceiver | undefined;
+  /** With `register: true`. */
+  readonly #registrations: CdrRegistrations | undefined;
   readonly #posts: Counter<'server' | 'status'>;
   readonly #records: Counter<'server' | 'type'>;
   readonly #duplicates: Counter<'server'>;
@@ -60,6 +64,9 @@ export class CdrRecords {
     this.#duplicates = new Counter({ name: 'cms_events_cdr_duplicates_total', help: 'CDRs received again (re-sent by the CMS) and not announced again', labelNames: ['server'], registers });
     this.#missing = new Counter({ name: 'cms_events_cdr_missing_records_total', help: 'CDRs the CMS reported discarded (numPreceedingRecordsMissing)', labelNames: ['server'], registers });
     this.#rejected = new Counter({ name: 'cms_events_cdr_rejected_bodies_total', help: 'CDR POST bodies set aside: not a CDR document, or too large', labelNames: ['server', 'reason'], registers });
+    if (options.config.register) {
+      this.#registrations = new CdrRegistrations({ urlOf: (server) => this.receiverUrl(server)!, token: options.token, log: this.#log });
+    }
     const intake = (): CdrIntake | undefined => this.#intake;
     new Gauge({
       name: 'cms_events_cdr_intake_backlog',
@@ -112,7 +119,29 @@ export class CdrRecords {
     this.#intake?.start();
   }
 
+  /** A server is followed here from now on: with `register: true`, the CMS is made to list our receiver. */
+  serverStarted(server: string, client: () => CmsClient): void {
+    this.#registrations?.ensure(server, client);
+  }
+
+  /** Another instance follows it now, or the daemon stops: our entry stays on the CMS (it holds records back for us meanwhile). */
+  serverStopped(server: string): void {
+    this.#registrations?.release(server);
+  }
+
+  /** The server left the configuration: with `register: true`, our entry goes from its CMS. */
+  async serverRemoved(server: string, client: CmsClient): Promise<void> {
+    await this.#registrations?.remove(server, client);
+  }
+
+  /** Undefined without `register: true`. */
+  registration(server: string): CdrRegistrationView | null | undefined {
+    if (this.#registrations === undefined) return undefined;
+    return this.#registrations.view(server) ?? null;
+  }
+
   async close(): Promise<void> {
+    this.#registrations?.stop();
     await this.#receiver?.close();
     await this.#intake?.close();
   }
@@ -163,13 +192,17 @@ export class CdrRecords {
  */
 export async function cdrRecordsFromConfig(
   config: CdrConfig,
-  where: { baseDir: string; stateDir: string | null; origin: string },
+  where: { baseDir: string; stateDir: string | null; origin: string; clustered: boolean },
   parts: Pick<CdrRecordsOptions, 'hub' | 'logger' | 'registry'>,
 ): Promise<CdrRecords> {
   if (where.stateDir === null) {
     throw new ConfigError(where.origin, [{ field: 'cdr', problem: 'the CDR receiver needs a state folder (stateDir) to store records before it answers 200' }]);
   }
   const ctx = { baseDir: where.baseDir, origin: where.origin, field: 'cdr' };
+  if (where.clustered && config.token === undefined && config.tokenEnv === undefined && config.tokenFile === undefined) {
+    // Each instance must recognise (and replace) the entry another instance registered for a server.
+    throw new ConfigError(where.origin, [{ field: 'cdr.token', problem: 'in cluster mode every instance needs the same CDR token: give token, tokenEnv or tokenFile' }]);
+  }
   const token =
     resolveSecret({ inline: config.token, env: config.tokenEnv, file: config.tokenFile }, { inline: 'token', env: 'tokenEnv', file: 'tokenFile' }, ctx) ??
     (await loadOrCreateToken(where.stateDir));

@@ -141,7 +141,7 @@ export class Hub {
     if (stateDir !== null && !this.options.ownership) this.models = await StoredModels.open(stateDir, this.logger);
     if (this.config.cdr) {
       // The listener is up before the servers start: a POST for a server not started yet gets 503 and is re-sent.
-      this.cdr = await cdrRecordsFromConfig(this.config.cdr, { baseDir, stateDir, origin: this.options.configFile ?? 'config' }, { hub: this.cdrHubSide(), logger: this.logger, registry: this.metrics.registry });
+      this.cdr = await cdrRecordsFromConfig(this.config.cdr, { baseDir, stateDir, origin: this.options.configFile ?? 'config', clustered: this.options.ownership !== undefined }, { hub: this.cdrHubSide(), logger: this.logger, registry: this.metrics.registry });
       await this.cdr.start();
     }
     await this.options.ownership?.start(this.ownedServers());
@@ -238,12 +238,19 @@ export class Hub {
 
   servers(): ServerView[] {
     const ownership = this.options.ownership;
-    const followed = [...this.runtimes.values()].map((rt) => followedView(rt, this.healths.get(rt.target.name)?.view() ?? null, ownership?.instance));
+    const followed = [...this.runtimes.values()].map((rt) => {
+      const view = followedView(rt, this.healths.get(rt.target.name)?.view() ?? null, ownership?.instance);
+      const registration = this.cdr?.registration(rt.target.name);
+      return registration === undefined ? view : { ...view, cdrRegistration: registration };
+    });
     if (!ownership) return followed;
     // Cluster mode: the servers another instance follows (or none yet) are listed too.
     const elsewhere: ServerView[] = [...this.configured.values()]
       .filter((target) => !this.runtimes.has(target.name))
-      .map((target) => standbyView(target, ownership.ownerOf(target.name), this.options.fleet?.calls(target.name)?.length ?? 0));
+      .map((target) => {
+        const view = standbyView(target, ownership.ownerOf(target.name), this.options.fleet?.calls(target.name)?.length ?? 0);
+        return this.cdr?.registration(target.name) === undefined ? view : { ...view, cdrRegistration: null };
+      });
     return [...followed, ...elsewhere].sort((a, b) => a.name.localeCompare(b.name));
   }
 
@@ -460,6 +467,7 @@ export class Hub {
     });
     this.healths.set(target.name, health);
     health.start();
+    this.cdr?.serverStarted(target.name, () => context.cms);
   }
 
   /**
@@ -471,6 +479,8 @@ export class Hub {
     if (!pipeline) return;
     this.healths.get(name)?.stop();
     this.healths.delete(name);
+    if (options.endCalls && this.cdr !== undefined) await this.cdr.serverRemoved(name, this.contexts.get(name)!.cms);
+    else this.cdr?.serverStopped(name);
     // A live session announces its own end; otherwise the hub says it.
     const wasLive = pipeline.session.status().state === 'live';
     await pipeline.session.stop(reason);

@@ -3,6 +3,7 @@
 import type { ServerTarget, SessionStatus } from '../session/types.js';
 import type { ServerPipeline } from './server-pipeline.js';
 import type { CmsHealth } from './server-health.js';
+import type { CdrRegistrationView } from './cdr-registration.js';
 
 export interface ServerView extends Omit<SessionStatus, 'state' | 'counters'> {
   /** `standby` (cluster mode): another instance follows it, or none does yet. */
@@ -17,6 +18,8 @@ export interface ServerView extends Omit<SessionStatus, 'state' | 'counters'> {
   port: number;
   calls: number;
   eventsPerSecond: number;
+  /** With `cdr.register: true`: our receiver's registration on this CMS (null for a server another instance follows). */
+  cdrRegistration?: CdrRegistrationView | null;
   /** True while the calls shown are the model kept from before the daemon's restart, not yet confirmed by the server. */
   restored: boolean;
 }

@@ -1,21 +1,8 @@
 // REST /api/v1/system/cdrReceivers of a simulated bridge: list (paged, with the maximum), add
 // (uri=, answered with a Location), get, change (PUT uri=) and delete one receiver. rest-routes.ts
-// matches the path and turns a refusal returned here into failureDetails. The request context
-// rest-api.ts builds does not carry the receivers, so the server binds its list to its world here
-// and the routes find it through the world they are given.
+// matches the path and turns a refusal returned here into failureDetails.
 import { CdrReceiverError, MAX_CDR_RECEIVERS, type CdrReceivers } from './cdr-receivers.js';
 import { element, leaf, XML_DECLARATION, type Attributes } from './rest-xml.js';
-import type { SimulatedWorld } from './world.js';
-
-const bound = new WeakMap<SimulatedWorld, CdrReceivers>();
-
-export function bindCdrReceivers(world: SimulatedWorld, receivers: CdrReceivers): void {
-  bound.set(world, receivers);
-}
-
-export function cdrReceiversOf(world: SimulatedWorld): CdrReceivers | undefined {
-  return bound.get(world);
-}
 
 export interface CdrRequest {
   method: string;

@@ -4,6 +4,7 @@
 // change goes through the world, so subscribers hear of it on the events feed as from a real CMS.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CallLegs } from './call-legs.js';
+import type { CdrReceivers } from './cdr-receivers.js';
 import { failureXml } from './rest-xml.js';
 import { RestFailure, routeRest, type RestContext } from './rest-routes.js';
 import type { AlarmInfo, CallBridgeInfo, RestRequestRecord, SystemStatus } from './types.js';
@@ -27,6 +28,8 @@ export interface RestHost {
   systemStatus(): SystemStatus;
   /** The active alarms, for GET /system/alarms. */
   alarms(): AlarmInfo[];
+  /** The receivers its CDRs go to (/system/cdrReceivers). */
+  readonly cdrReceivers: CdrReceivers;
   /** Whether the Authorization header carries the bridge's credentials. */
   authenticate(header: string | undefined): boolean;
   /** The whole server is down (faults.goDown). */
@@ -125,6 +128,7 @@ export class RestApi {
       callBridges: host.callBridges(),
       systemStatus: () => host.systemStatus(),
       alarms: () => host.alarms(),
+      cdrReceivers: host.cdrReceivers,
     };
     try {
       const result = routeRest(context, method, url, params);

@@ -6,7 +6,8 @@
 // answered by cdr-routes.ts.
 import type { Clock } from '../clock.js';
 import type { CallLegs, LegRecord } from './call-legs.js';
-import { cdrReceiversOf, routeCdrReceivers } from './cdr-routes.js';
+import { routeCdrReceivers } from './cdr-routes.js';
+import type { CdrReceivers } from './cdr-receivers.js';
 import {
   alarmSummary,
   callBridgeSummary,
@@ -45,6 +46,7 @@ export interface RestContext {
   readonly callBridges: readonly CallBridgeInfo[];
   systemStatus(): SystemStatus;
   alarms(): AlarmInfo[];
+  readonly cdrReceivers: CdrReceivers;
 }
 
 /** 200 by default; `location` makes a create answer (no body). */
@@ -257,8 +259,7 @@ function scheduleAnswer(ctx: RestContext, callId: string, participantId: string)
 
 /** system/cdrReceivers: cdr-routes.ts answers, and its refusals become failureDetails here. */
 function cdrReceivers(ctx: RestContext, method: string, receiverId: string | undefined, params: Params, query: URLSearchParams): RestAnswer {
-  const receivers = cdrReceiversOf(ctx.world);
-  if (!receivers) throw new RestFailure(404, 'unknownPath');
+  const receivers = ctx.cdrReceivers;
   const window = method === 'GET' && receiverId === undefined ? pageWindow(ctx, query) : undefined;
   const result = routeCdrReceivers(receivers, { method, params, staleStatus: ctx.switches.staleIdStatus, ...(receiverId === undefined ? {} : { receiverId }), ...(window ? { window } : {}) });
   if ('failure' in result) throw new RestFailure(result.failure.status, result.failure.code, result.failure.attrs);

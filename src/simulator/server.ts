@@ -13,7 +13,6 @@ import { CallLegFigures } from './call-leg-figures.js';
 import { CallLegs } from './call-legs.js';
 import { CdrCalls } from './cdr-calls.js';
 import { CdrReceivers } from './cdr-receivers.js';
-import { bindCdrReceivers } from './cdr-routes.js';
 import { refuseUpgrade, sendFailure } from './http-responses.js';
 import { REST_PREFIX, RestApi } from './rest-api.js';
 import { resolveSwitches, type SimulatorSwitches } from './switches.js';
@@ -100,7 +99,6 @@ class SimulatorServer implements SimulatedServer, ConnectionHost {
     this.cdrReceivers = new CdrReceivers({ switches: this.switches, clock: this.clock, alarms: this.alarmList, name: this.name, callBridges: () => this.callBridges });
     this.cdr = this.cdrReceivers;
     this.cdrCalls = new CdrCalls(this.cdrReceivers, this.clock, (participantId) => this.legs.legsOf(participantId)[0]?.id);
-    bindCdrReceivers(this.world, this.cdrReceivers);
     this.rest = new RestApi({
       world: this.world,
       legs: this.legs,
@@ -108,6 +106,7 @@ class SimulatorServer implements SimulatedServer, ConnectionHost {
       clock: this.clock,
       callBridges: () => this.callBridges,
       systemStatus: () => this.systemStatus(),
+      cdrReceivers: this.cdrReceivers,
       alarms: () => this.alarms(),
       authenticate: (header) => this.authentic(header),
       isDown: () => this.down,
