@@ -1,4 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Command } from 'commander';
 import { startHttpServer, type RunningHttpServer } from '../http/server.js';
 import { createHub, createLogger, registerSecret } from '../hub/index.js';
@@ -23,6 +27,18 @@ async function startHttpAnywhere(hub: Parameters<typeof startHttpServer>[0], por
   }
 }
 
+/** A port free now (the demo's CDR receiver must know its URL before it registers it). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 export function demoCommand(): Command {
   return new Command('demo')
     .description('the simulator plays several CMS servers with live traffic and the daemon follows them')
@@ -33,6 +49,9 @@ export function demoCommand(): Command {
     .option('--log-level <level>', 'log level on stderr', 'info')
     .action(async (options: DemoOptions) => {
       const logger = createLogger({ level: options.logLevel as 'info' });
+      // The CDR receiver stores records before it answers: the demo keeps them in a folder of its own, removed on exit.
+      const stateDir = await mkdtemp(path.join(tmpdir(), 'cms-events-demo-'));
+      const cdrPort = await freePort();
       const cluster = await startCluster({ servers: Number(options.servers), basePort: 0, rate: Number(options.rate), meetings: Number(options.meetings) });
       const control = await startControlApi(cluster.servers, { port: 0, ...(cluster.bridgeCluster ? { cluster: cluster.bridgeCluster } : {}) });
       const hub = createHub(
@@ -46,6 +65,10 @@ export function demoCommand(): Command {
             ...(server.tls ? { tls: { ca: server.caPath! } } : { plain: true }),
           })),
           sinks: [{ type: 'stdout' }],
+          stateDir,
+          // Each simulated CMS is told to post its CDRs here, and its status and alarms are read every 10 s.
+          cdr: { listen: { host: '127.0.0.1', port: cdrPort }, publicUrl: `http://127.0.0.1:${cdrPort}`, register: true },
+          health: { intervalSeconds: 10 },
         },
         { logger },
       );
@@ -55,6 +78,7 @@ export function demoCommand(): Command {
         await hub.stop();
         await control.close();
         await cluster.stop();
+        await rm(stateDir, { recursive: true, force: true });
       });
       await hub.start();
       // Call control is on in the demo, with a token made for this run and printed once.
@@ -68,6 +92,7 @@ export function demoCommand(): Command {
           `  dashboard:        ${http.url}/`,
           `  HTTP API:         ${http.url}/api/servers   (events: ${http.url}/api/events, metrics: ${http.url}/metrics)`,
           `  simulator control: ${control.url}`,
+          `  CDR receiver:     ${hub.cdrListenUrl}/cdr/<server>   (registered on every simulated CMS; cdr.* events on stdout)`,
           `  call control:     Authorization: Bearer ${controlToken}   (e.g. CMS_EVENTS_CONTROL_TOKEN=${controlToken} bin/cms-events control --url ${http.url} …)`,
           '  events stream on stdout as NDJSON; Ctrl-C stops',
           '',

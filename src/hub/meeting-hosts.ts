@@ -9,6 +9,7 @@
 // A move between bridges that both keep listing the person shows in no roster, only in the
 // bridges' counts of their own participants: such a change has the meeting's shared people
 // asked about again (recheck), their known host first, so an unchanged host costs one request.
+import { CmsApiError } from '../control/errors.js';
 import type { Logger } from 'pino';
 import { realClock, type Clock, type TimerHandle } from '../clock.js';
 import { CONTROL } from '../defaults.js';
@@ -102,6 +103,8 @@ export class MeetingHosts {
           return;
         }
       } catch (error) {
+        // Not there (any more) on this bridge: not a failing REST API; the next bridge may host them.
+        if (error instanceof CmsApiError && error.code === 'participantDoesNotExist') continue;
         if (!this.#failing.has(server)) {
           this.#failing.add(server);
           this.#log.warn(
