@@ -30,6 +30,9 @@ export interface CdrIntakeOptions {
   process: (body: IntakeBody) => Promise<void>;
 }
 
+/** Thrown by `process` for a body that must stay in the intake for the next start (it is not processed now). */
+export class KeepForNextStart extends Error {}
+
 /** The intake holds as much as it may: the CMS should re-send later. */
 export class IntakeFullError extends Error {
   constructor() {
@@ -55,6 +58,7 @@ export class CdrIntake {
   readonly #chains = new Map<string, Promise<void>>();
   #wakeTaker: (() => void) | undefined;
   #taking: Promise<void> | undefined;
+  #closed = false;
 
   private constructor(spool: Spool, options: CdrIntakeOptions) {
     this.#spool = spool;
@@ -101,6 +105,8 @@ export class CdrIntake {
     await Promise.race([Promise.all(this.#chains.values()), new Promise<void>((resolve) => (timer = setTimeout(resolve, drainMs)))]);
     clearTimeout(timer);
     this.#acknowledge();
+    // What is still in processing now counts as not processed: it is processed again next time.
+    this.#closed = true;
     await this.#spool.close();
   }
 
@@ -122,13 +128,19 @@ export class CdrIntake {
     this.#inFlight.push(entry);
     const body = this.#read(record);
     const previous = this.#chains.get(record.server) ?? Promise.resolve();
-    const next = previous
+    const next: Promise<void> = previous
       .then(() => (body === undefined ? undefined : this.#options.process(body)))
-      .catch((error: unknown) => {
-        this.#options.logger.error({ server: record.server, error: (error as Error).message }, 'processing a CDR body failed; it is not retried');
-      })
-      .finally(() => {
-        entry.done = true;
+      .then(
+        () => true,
+        (error: unknown) => {
+          if (error instanceof KeepForNextStart) return false;
+          this.#options.logger.error({ server: record.server, error: (error as Error).message }, 'processing a CDR body failed; it is not retried');
+          return true;
+        },
+      )
+      .then((done) => {
+        // Not done: it and every body after it stay in the intake (what follows is de-duplicated then).
+        entry.done = done;
         if (this.#chains.get(record.server) === next) this.#chains.delete(record.server);
         this.#acknowledge();
         this.#wakeTaker?.();
@@ -153,6 +165,7 @@ export class CdrIntake {
 
   /** Acknowledges the bodies processed with every body before them. */
   #acknowledge(): void {
+    if (this.#closed) return;
     let last: SpoolRecord | undefined;
     while (this.#inFlight[0]?.done) last = this.#inFlight.shift()!.record;
     if (last !== undefined) this.#spool.ack(last);

@@ -8,12 +8,13 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { CdrConfig } from '../cdr/config.js';
-import { CdrIntake, type IntakeBody } from '../cdr/intake.js';
+import { CdrIntake, KeepForNextStart, type IntakeBody } from '../cdr/intake.js';
 import { parseCdrBody } from '../cdr/parse.js';
 import { startCdrReceiver, type RunningCdrReceiver } from '../cdr/receiver.js';
 import { SetAside } from '../cdr/set-aside.js';
 import type { CmsClient } from '../control/cms-client.js';
-import { CdrRegistrations, type CdrRegistrationView } from './cdr-registration.js';
+import { CdrRegistrations, isOurEntry, type CdrRegistrationView } from './cdr-registration.js';
+import { forwardBody } from '../cdr/forward.js';
 import { loadOrCreateToken } from '../cdr/token.js';
 import { ConfigError } from './config-error.js';
 import { resolveSecret } from './config-loader.js';
@@ -25,6 +26,8 @@ import type { ServerState } from '../state/server-state.js';
 export interface CdrHubSide {
   /** The server is configured (in cluster mode, followed here or not). */
   knows(server: string): boolean;
+  /** The server's REST client (any configured server, followed here or not). */
+  client(server: string): CmsClient | undefined;
   /** The server's model and its pipeline's entry, while this process follows it and may act for it. */
   followed(server: string): { state: ServerState; announce: (events: CmsEvent[]) => Promise<void> } | undefined;
 }
@@ -46,6 +49,7 @@ export class CdrRecords {
   readonly #setAside: SetAside;
   #intake: CdrIntake | undefined;
   #receiver: RunningCdrReceiver | undefined;
+  #closing = false;
   /** With `register: true`. */
   readonly #registrations: CdrRegistrations | undefined;
   readonly #posts: Counter<'server' | 'status'>;
@@ -141,6 +145,7 @@ export class CdrRecords {
   }
 
   async close(): Promise<void> {
+    this.#closing = true;
     this.#registrations?.stop();
     await this.#receiver?.close();
     await this.#intake?.close();
@@ -148,11 +153,16 @@ export class CdrRecords {
 
   async #process(body: IntakeBody): Promise<void> {
     const { server } = body;
-    const followed = this.#options.hub.followed(server);
-    if (followed === undefined) {
-      const why = this.#options.hub.knows(server) ? 'this instance no longer follows it' : 'it is no longer configured';
-      this.#log.error({ server, receivedAt: body.receivedAt }, `a CDR body of ${server} cannot be processed: ${why}; it is dropped`);
-      return;
+    let followed = this.#options.hub.followed(server);
+    for (let attempt = 0; followed === undefined; attempt++) {
+      if (!this.#options.hub.knows(server)) {
+        this.#log.error({ server, receivedAt: body.receivedAt }, `a stored CDR body of ${server} cannot be processed: the server is no longer configured; it is dropped`);
+        return;
+      }
+      if (this.#closing) throw new KeepForNextStart();
+      if (await this.#forward(body, attempt)) return;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 250 * 2 ** attempt)));
+      followed = this.#options.hub.followed(server);
     }
     if (body.truncated) return this.#reject(body, 'tooLarge', `larger than cdr.maxBodyBytes; its beginning is kept`);
     const parsed = parseCdrBody(body.body);
@@ -171,6 +181,33 @@ export class CdrRecords {
     const duplicates = parsed.records.length - announced;
     if (duplicates > 0) this.#duplicates.inc({ server }, duplicates);
     await followed.announce(events);
+  }
+
+  /**
+   * Cluster mode: the server is followed by another instance (or nobody, for a moment): the body
+   * goes to the receiver the CMS posts to now. True once that receiver took it.
+   */
+  async #forward(body: IntakeBody, attempt: number): Promise<boolean> {
+    const own = this.receiverUrl(body.server);
+    let target: string | undefined;
+    try {
+      const { receivers } = await this.#options.hub.client(body.server)!.cdrReceivers();
+      target = receivers.find((entry) => isOurEntry(entry, body.server, this.#options.token) && entry.uri !== own)?.uri;
+    } catch (error) {
+      if (attempt === 0) this.#log.warn({ server: body.server, error: (error as Error).message }, 'a stored CDR body waits: this instance no longer follows the server, and its REST API does not say where its records go now');
+      return false;
+    }
+    if (target === undefined) {
+      if (attempt === 0) this.#log.warn({ server: body.server }, 'a stored CDR body waits: this instance no longer follows the server, and no other instance is registered on it yet');
+      return false;
+    }
+    const status = await forwardBody(target, body.body);
+    if (status === 200) {
+      this.#log.info({ server: body.server }, 'a stored CDR body was handed to the instance that follows the server now');
+      return true;
+    }
+    if (attempt === 0) this.#log.warn({ server: body.server, status }, 'a stored CDR body waits: the instance that follows the server now did not take it yet');
+    return false;
   }
 
   async #reject(body: IntakeBody, reason: 'tooLarge' | 'notCdr', problem: string): Promise<void> {

@@ -339,6 +339,7 @@ export class Hub {
   private cdrHubSide(): CdrHubSide {
     return {
       knows: (server) => (this.options.ownership ? this.configured.has(server) : this.runtimes.has(server)),
+      client: (server) => this.cms(server),
       followed: (server) => {
         const pipeline = this.runtimes.get(server);
         if (pipeline === undefined || (pipeline.mayAct !== undefined && !pipeline.mayAct())) return undefined;

@@ -21,7 +21,7 @@ export function line(event: CmsEvent): string {
 }
 
 /** The events about calls and participants (server.* and meeting.* left out: meetings have tests of their own). */
-export const callEvents = (events: readonly CmsEvent[]) => events.filter((e) => 'callId' in e);
+export const callEvents = (events: readonly CmsEvent[]) => events.filter(isCallEvent);
 
 /** `<stateDir>/servers/<encodeURIComponent(name)>.json` */
 export const modelFile = (stateDir: string, server: string) => path.join(stateDir, 'servers', `${encodeURIComponent(server)}.json`);
