@@ -5,7 +5,9 @@
 // body that is not a CDR document is answered 200 and kept aside; a gap becomes cdr.gap.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'undici';
+import { selfSignedCertificate } from '../src/simulator/certificate.js';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CdrIntake } from '../src/cdr/intake.js';
@@ -181,5 +183,47 @@ describe('CDR receiver', () => {
     await rig.ready();
     assert.deepEqual(cdrEvents(again.events), []);
     assert.equal((await again.stop()).code, 0);
+  });
+
+  it('an HTTPS listener; a body over maxBodyBytes is answered 200, kept aside (its beginning) and counted', async () => {
+    const sim = await simulator({ name: 'cdr-tls' });
+    const dir = tempDir('cms-events-cdr-tls-');
+    const certificate = await selfSignedCertificate('127.0.0.1');
+    writeFileSync(path.join(dir, 'cdr.pem'), certificate.cert);
+    writeFileSync(path.join(dir, 'cdr.key'), certificate.key);
+    const port = await freePort();
+    const httpPort = await freePort();
+    const stateDir = path.join(dir, 'state');
+    const config = writeConfig(dir, {
+      servers: [serverEntry('cms-a', sim)],
+      http: { host: '127.0.0.1', port: httpPort },
+      cdr: { listen: { host: '127.0.0.1', port }, token: TOKEN, tls: { cert: 'cdr.pem', key: 'cdr.key' }, maxBodyBytes: 4096 },
+      stateDir,
+    });
+    const daemon = startDaemon(['run', '--config', config]);
+    running.push(daemon);
+    await daemon.waitForEvent((e) => e.type === 'server.connected', 'the server live', 15_000);
+    const dispatcher = new Agent({ connect: { ca: certificate.caPem } });
+    const post = async (body: string) => {
+      const response = await request(`https://127.0.0.1:${port}/cdr/cms-a?token=${TOKEN}`, { method: 'POST', body, dispatcher });
+      await response.body.dump();
+      return response.statusCode;
+    };
+    const session = randomUUID();
+    const records = callRecords(newCallScript(session, 1, 1));
+    // Both on one keep-alive TLS connection.
+    assert.equal(await post(cdrBody(session, records)), 200);
+    await daemon.waitForEvent((e) => e.type === 'cdr.callEnd', 'the records over HTTPS', 15_000);
+    const huge = cdrBody(session, callRecords(newCallScript(session, 100, 20)));
+    assert.ok(huge.length > 4096);
+    assert.equal(await post(huge), 200);
+    await waitFor(() => daemon.stderr().includes('maxBodyBytes'), 'the big body logged', 10_000);
+    const [kept] = readdirSync(path.join(stateDir, 'cdr-set-aside'));
+    assert.ok(kept, 'kept aside');
+    assert.equal(recordEvents(daemon.events).length, records.length, 'nothing of the big body announced');
+    const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+    assert.match(metrics, /cms_events_cdr_rejected_bodies_total\{server="cms-a",reason="tooLarge"\} 1/);
+    await dispatcher.close();
+    assert.equal((await daemon.stop()).code, 0);
   });
 });

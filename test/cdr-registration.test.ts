@@ -12,7 +12,7 @@ import type { SimulatedServer } from '../src/simulator/index.js';
 import type { CdrRecordEvent, CmsEvent } from '../src/state/events.js';
 import { freePort, getJson, serverEntry, startDaemon, tempDir, writeConfig, type Daemon } from './helpers/daemon.js';
 import { simulator } from './helpers/simulators.js';
-import { waitFor } from './helpers/wait.js';
+import { sleep, waitFor } from './helpers/wait.js';
 
 const TOKEN = 'registration-token-0123456789';
 
@@ -66,6 +66,7 @@ describe('CDR receiver registration', () => {
       http: { host: '127.0.0.1', port: httpPort },
       cdr: { listen: { host: '127.0.0.1', port }, publicUrl, token: TOKEN, register: true },
       stateDir: path.join(dir, 'state'),
+      health: { intervalSeconds: 1 },
     });
     const file = writeConfig(dir, config([a, b, full]));
     const servers = async () => (await getJson<ServerEntry[]>(`http://127.0.0.1:${httpPort}/api/servers`)).body;
@@ -105,6 +106,11 @@ describe('CDR receiver registration', () => {
     const joined = first.events.filter((e: CmsEvent) => e.type === 'participant.joined' && e.server === 'cms-a').map((e) => (e as { participantId: string }).participantId);
     assert.deepEqual(joined.sort(), [ann, bob].sort());
     await waitFor(() => other.posts() > 0, 'the other receiver got its records too', 10_000);
+    // cms-full's four receivers are unreachable: once it has records to send, the CMS raises cdrConnectionFailure, announced once.
+    full.world.addParticipant(full.world.createCall({ name: 'Nobody hears' }), { name: 'Cy', state: 'connected' });
+    await first.waitForEvent((e) => e.type === 'server.alarm.raised' && e.server === 'cms-full', 'cdrConnectionFailure raised', 15_000);
+    const alarms = (daemon: Daemon) => daemon.events.filter((e) => e.type.startsWith('server.alarm.') && e.server === 'cms-full').map((e) => `${e.type} ${(e as { alarm: { type: string } }).alarm.type}`);
+    assert.deepEqual(alarms(first), ['server.alarm.raised cdrConnectionFailure']);
     assert.equal((await first.stop()).code, 0);
 
     // A restart registers nothing twice.
@@ -112,6 +118,10 @@ describe('CDR receiver registration', () => {
     await waitFor(async () => (await servers().catch(() => [])).find((s) => s.name === 'cms-a')?.cdrRegistration?.state === 'registered', 'registered again', 15_000);
     assert.deepEqual(entries(a), [other.uri, ours('cms-a')].sort());
     assert.deepEqual(b.cdr.receivers(), [{ id: earlier, uri: ours('cms-b') }]);
+    // Still active after the restart: not raised again (a health read has happened by now).
+    await waitFor(async () => ((await servers()).find((s) => s.name === 'cms-full') as { cms?: { checkedAt: string | null } } | undefined)?.cms?.checkedAt, 'cms-full\'s health read', 10_000);
+    await sleep(1_500);
+    assert.deepEqual(alarms(second), []);
 
     // cms-b leaves the configuration: our entry goes from it, nothing else changes.
     writeConfig(dir, config([a, full]));
