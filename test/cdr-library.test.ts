@@ -6,6 +6,7 @@ import { startHttpServer } from '../src/http/server.js';
 import { createHub, createLogger, currentContext, type CmsEvent } from '../src/index.js';
 import { serverEntry, tempDir } from './helpers/daemon.js';
 import { simulator } from './helpers/simulators.js';
+import { openEventStream } from './helpers/sse.js';
 import { waitFor } from './helpers/wait.js';
 
 test('handlers, taps and SSE get the cdr.* events', async () => {
@@ -21,18 +22,8 @@ test('handlers, taps and SSE get the cdr.* events', async () => {
   hub.tap((event) => void tapped.push(event.type));
   await hub.start();
   const http = await startHttpServer(hub, { port: 0 });
-  const controller = new AbortController();
+  const stream = await openEventStream(`${http.url}/api/events`);
   try {
-    const response = await fetch(`${http.url}/api/events`, { signal: controller.signal });
-    const reader = response.body!.getReader();
-    let streamed = '';
-    const reading = (async () => {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        streamed += Buffer.from(value).toString('utf8');
-      }
-    })().catch(() => {});
     sim.cdr.addReceiver(`${hub.cdrListenUrl}/cdr/cms-lib?token=${token}`);
     await waitFor(() => tapped.includes('server.connected'), 'the feed live');
     const callId = sim.world.createCall({ name: 'Library CDRs' });
@@ -44,12 +35,10 @@ test('handlers, taps and SSE get the cdr.* events', async () => {
     assert.equal(server, 'cms-lib', 'currentContext() is the server\'s');
     assert.ok(event.type === 'cdr.callLegEnd');
     assert.deepEqual([event.participantId, event.callId], [ann, callId]);
-    await waitFor(() => streamed.includes('"type":"cdr.callLegEnd"'), 'the leg end on the SSE stream');
-    assert.ok(streamed.includes('"type":"cdr.callStart"'));
-    controller.abort();
-    await reading;
+    await waitFor(() => stream.events().some((e) => e.type === 'cdr.callLegEnd'), 'the leg end on the SSE stream');
+    assert.ok(stream.events().some((e) => e.type === 'cdr.callStart'));
   } finally {
-    controller.abort();
+    await stream.close();
     await http.close();
     await hub.stop();
   }

@@ -28,16 +28,18 @@ after(async () => {
 const cdrEvents = (events: CmsEvent[]) => events.filter(isCdrEvent) as Array<CdrRecordEvent | CdrGapEvent>;
 const recordEvents = (events: CmsEvent[]) => events.filter((e): e is CdrRecordEvent => isCdrEvent(e) && e.type !== 'cdr.gap');
 
-async function setUp(name: string) {
+/** A simulated server, and a daemon config following it with a receiver; `files` are written beside the config first. */
+async function setUp(name: string, extra: { cdr?: Record<string, unknown>; files?: Record<string, string> } = {}) {
   const sim = await simulator({ name });
   const dir = tempDir(`cms-events-${name}-`);
+  for (const [file, text] of Object.entries(extra.files ?? {})) writeFileSync(path.join(dir, file), text);
   const port = await freePort();
   const httpPort = await freePort();
   const stateDir = path.join(dir, 'state');
   const config = writeConfig(dir, {
     servers: [serverEntry('cms-a', sim)],
     http: { host: '127.0.0.1', port: httpPort },
-    cdr: { listen: { host: '127.0.0.1', port }, token: TOKEN },
+    cdr: { listen: { host: '127.0.0.1', port }, token: TOKEN, ...extra.cdr },
     stateDir,
   });
   const url = (server = 'cms-a', token: string | null = TOKEN) => `http://127.0.0.1:${port}/cdr/${server}${token === null ? '' : `?token=${token}`}`;
@@ -48,7 +50,7 @@ async function setUp(name: string) {
   };
   // The receiver answers 503 until the server runs: wait for a POST of nothing new to pass.
   const ready = async () => waitFor(async () => (await postCdr(url(), cdrBody(randomUUID(), [])).catch(() => 0)) === 200, 'the CDR receiver', 15_000);
-  return { sim, dir, stateDir, url, start, ready, metrics: async () => (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text() };
+  return { sim, dir, stateDir, port, url, start, ready, metrics: async () => (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text() };
 }
 
 describe('CDR receiver', () => {
@@ -186,26 +188,13 @@ describe('CDR receiver', () => {
   });
 
   it('an HTTPS listener; a body over maxBodyBytes is answered 200, kept aside (its beginning) and counted', async () => {
-    const sim = await simulator({ name: 'cdr-tls' });
-    const dir = tempDir('cms-events-cdr-tls-');
     const certificate = await selfSignedCertificate('127.0.0.1');
-    writeFileSync(path.join(dir, 'cdr.pem'), certificate.cert);
-    writeFileSync(path.join(dir, 'cdr.key'), certificate.key);
-    const port = await freePort();
-    const httpPort = await freePort();
-    const stateDir = path.join(dir, 'state');
-    const config = writeConfig(dir, {
-      servers: [serverEntry('cms-a', sim)],
-      http: { host: '127.0.0.1', port: httpPort },
-      cdr: { listen: { host: '127.0.0.1', port }, token: TOKEN, tls: { cert: 'cdr.pem', key: 'cdr.key' }, maxBodyBytes: 4096 },
-      stateDir,
-    });
-    const daemon = startDaemon(['run', '--config', config]);
-    running.push(daemon);
+    const rig = await setUp('cdr-tls', { cdr: { tls: { cert: 'cdr.pem', key: 'cdr.key' }, maxBodyBytes: 4096 }, files: { 'cdr.pem': certificate.cert, 'cdr.key': certificate.key } });
+    const daemon = rig.start();
     await daemon.waitForEvent((e) => e.type === 'server.connected', 'the server live', 15_000);
     const dispatcher = new Agent({ connect: { ca: certificate.caPem } });
     const post = async (body: string) => {
-      const response = await request(`https://127.0.0.1:${port}/cdr/cms-a?token=${TOKEN}`, { method: 'POST', body, dispatcher });
+      const response = await request(`https://127.0.0.1:${rig.port}/cdr/cms-a?token=${TOKEN}`, { method: 'POST', body, dispatcher });
       await response.body.dump();
       return response.statusCode;
     };
@@ -218,11 +207,10 @@ describe('CDR receiver', () => {
     assert.ok(huge.length > 4096);
     assert.equal(await post(huge), 200);
     await waitFor(() => daemon.stderr().includes('maxBodyBytes'), 'the big body logged', 10_000);
-    const [kept] = readdirSync(path.join(stateDir, 'cdr-set-aside'));
+    const [kept] = readdirSync(path.join(rig.stateDir, 'cdr-set-aside'));
     assert.ok(kept, 'kept aside');
     assert.equal(recordEvents(daemon.events).length, records.length, 'nothing of the big body announced');
-    const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
-    assert.match(metrics, /cms_events_cdr_rejected_bodies_total\{server="cms-a",reason="tooLarge"\} 1/);
+    assert.match(await rig.metrics(), /cms_events_cdr_rejected_bodies_total\{server="cms-a",reason="tooLarge"\} 1/);
     await dispatcher.close();
     assert.equal((await daemon.stop()).code, 0);
   });

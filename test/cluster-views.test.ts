@@ -15,6 +15,7 @@ import { requirePrograms } from './helpers/requirements.js';
 import { simulator } from './helpers/simulators.js';
 import { startNats, type ServerProcess } from './helpers/sinks.js';
 import { waitFor } from './helpers/wait.js';
+import { openEventStream } from './helpers/sse.js';
 
 const needs = requirePrograms('nats-server');
 const TOKEN = 'cluster-views-control-token-0123';
@@ -84,23 +85,12 @@ describe('cluster mode: every instance shows the whole fleet', { skip: needs.ski
     assert.equal(seenHere?.find((s) => s.name === remote.name)?.state, 'standby', 'a server the other instance follows is standby here');
 
     // SSE on the viewer, then a call on the remote server.
-    const controller = new AbortController();
-    const response = await fetch(`${api}/api/events?server=${remote.name}`, { signal: controller.signal });
-    const reader = response.body!.getReader();
-    let streamed = '';
-    const reading = (async () => {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        streamed += Buffer.from(value).toString('utf8');
-      }
-    })().catch(() => undefined);
+    const stream = await openEventStream(`${api}/api/events?server=${remote.name}`);
     const correlator = randomUUID();
     const callId = remoteSim.world.createCall({ name: 'Fleet Review', callCorrelator: correlator, distributedInstances: 1 });
     remoteSim.world.addParticipant(callId, person('p-ada', 'Ada'));
-    await waitFor(() => streamed.includes('p-ada'), 'the other instance\'s event on this instance\'s SSE stream', 15_000);
-    controller.abort();
-    await reading;
+    await waitFor(() => stream.text().includes('p-ada'), 'the other instance\'s event on this instance\'s SSE stream', 15_000);
+    await stream.close();
 
     // Its calls, from the published model and the journal.
     const calls = await waitFor(async () => {

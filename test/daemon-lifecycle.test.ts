@@ -7,6 +7,7 @@ import { startSimulator, type SimulatedServer } from '../src/simulator/index.js'
 import type { CmsEvent } from '../src/state/events.js';
 import { freePort, getJson, serverEntry, startDaemon, tempDir, writeConfig, type Daemon } from './helpers/daemon.js';
 import { waitFor } from './helpers/wait.js';
+import { openEventStream } from './helpers/sse.js';
 
 describe('daemon with three servers', () => {
   let good: SimulatedServer;
@@ -130,24 +131,14 @@ describe('daemon with three servers', () => {
   });
 
   it('shows live calls and rosters in the API and streams events over SSE', async () => {
-    const controller = new AbortController();
-    const response = await fetch(`${api}/api/events?server=cms-good`, { signal: controller.signal });
-    assert.equal(response.headers.get('content-type')?.startsWith('text/event-stream'), true);
-    const reader = response.body!.getReader();
-    let received = '';
-    const reading = (async () => {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        received += Buffer.from(value).toString('utf8');
-      }
-    })().catch(() => {});
+    const stream = await openEventStream(`${api}/api/events?server=cms-good`);
+    assert.equal(stream.response.headers.get('content-type')?.startsWith('text/event-stream'), true);
 
     const callId = good.world.createCall({ name: 'Design review' });
     const pid = good.world.addParticipant(callId, { name: 'Chen', uri: 'chen@example.com', state: 'connected', direction: 'incoming' });
     flaky.world.createCall({ name: 'Not on this stream' });
-    await waitFor(() => received.includes(pid), 'the participant on the SSE stream');
-    const frames = received.split('\n\n').filter((f) => f.includes('data: '));
+    await waitFor(() => stream.text().includes(pid), 'the participant on the SSE stream');
+    const frames = stream.text().split('\n\n').filter((f) => f.includes('data: '));
     const streamed = frames.map((f) => JSON.parse(f.split('\n').find((l) => l.startsWith('data: '))!.slice(6)));
     assert.ok(streamed.every((e) => e.server === 'cms-good'), 'the server filter applies');
     assert.ok(streamed.some((e) => e.type === 'call.started' && e.callId === callId));
@@ -155,8 +146,7 @@ describe('daemon with three servers', () => {
     assert.ok(meeting, 'meeting events are on the stream too');
     assert.equal(streamed.indexOf(meeting) + 1, streamed.findIndex((e) => e.type === 'call.started' && e.callId === callId), 'just before its call');
     assert.ok(frames.every((f) => /^id: \S+/m.test(f)), 'each SSE message carries the event id');
-    controller.abort();
-    await reading;
+    await stream.close();
 
     const { status, body } = await getJson<any[]>(`${api}/api/servers/cms-good/calls`);
     assert.equal(status, 200);

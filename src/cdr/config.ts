@@ -28,6 +28,10 @@ export const cdrConfigSchema = z
     error: 'give at most one of token, tokenEnv or tokenFile',
     path: ['token'],
   })
-  .refine((c) => !c.register || c.publicUrl !== undefined, { error: 'register: true needs publicUrl (how the CMSs reach this receiver)', path: ['publicUrl'] });
+  // Without publicUrl the listener's own address is registered: a wildcard host is no address a CMS can post to.
+  .refine((c) => !c.register || c.publicUrl !== undefined || !['0.0.0.0', '::', '[::]'].includes(c.listen.host), {
+    error: 'register: true needs publicUrl (how the CMSs reach this receiver), or a listen.host the CMSs can reach (not a wildcard)',
+    path: ['publicUrl'],
+  });
 
 export type CdrConfig = z.output<typeof cdrConfigSchema>;

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
@@ -27,18 +26,6 @@ async function startHttpAnywhere(hub: Parameters<typeof startHttpServer>[0], por
   }
 }
 
-/** A port free now (the demo's CDR receiver must know its URL before it registers it). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 export function demoCommand(): Command {
   return new Command('demo')
     .description('the simulator plays several CMS servers with live traffic and the daemon follows them')
@@ -51,7 +38,6 @@ export function demoCommand(): Command {
       const logger = createLogger({ level: options.logLevel as 'info' });
       // The CDR receiver stores records before it answers: the demo keeps them in a folder of its own, removed on exit.
       const stateDir = await mkdtemp(path.join(tmpdir(), 'cms-events-demo-'));
-      const cdrPort = await freePort();
       const cluster = await startCluster({ servers: Number(options.servers), basePort: 0, rate: Number(options.rate), meetings: Number(options.meetings) });
       const control = await startControlApi(cluster.servers, { port: 0, ...(cluster.bridgeCluster ? { cluster: cluster.bridgeCluster } : {}) });
       const hub = createHub(
@@ -67,7 +53,8 @@ export function demoCommand(): Command {
           sinks: [{ type: 'stdout' }],
           stateDir,
           // Each simulated CMS is told to post its CDRs here, and its status and alarms are read every 10 s.
-          cdr: { listen: { host: '127.0.0.1', port: cdrPort }, publicUrl: `http://127.0.0.1:${cdrPort}`, register: true },
+          // (Any free port: without publicUrl the listener's own address is registered.)
+          cdr: { listen: { host: '127.0.0.1', port: 0 }, register: true },
           health: { intervalSeconds: 10 },
         },
         { logger },
