@@ -4,31 +4,22 @@
 import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { createSession } from '../session/index.js';
-import type { ServerTarget, Session, SessionTimings } from '../session/types.js';
+import type { ServerTarget, SessionTimings } from '../session/types.js';
 import type { CallView, CmsEvent, CmsEventType, EventOfType } from '../state/events.js';
 import { Meetings, type MeetingView } from '../state/meetings.js';
 import { SERVER_REMOVED_REASON } from '../state/server-state.js';
 import type { Sink, SinkStatus } from '../sinks/types.js';
 import { createSinks } from '../sinks/index.js';
-import { HUB } from '../defaults.js';
-import { newEventId } from '../state/event-id.js';
-import { serverDisconnected } from '../state/server-events.js';
 import type { Config, ConfigInput } from './config-schema.js';
 import { validateConfig, toServerTarget } from './config-loader.js';
-import type { HandlerContext } from './context.js';
-import { ServerDispatcher } from './dispatcher.js';
 import { HandlerRegistry, type Handler } from './handlers.js';
-import { createLogger, registerSecret } from './logger.js';
+import { createLogger } from './logger.js';
 import { createHubMetrics, type HubMetrics } from './metrics.js';
 import { MeetingHosts } from './meeting-hosts.js';
-import { ServerHealth } from './server-health.js';
 import { followedView, standbyView, type ServerView } from './server-view.js';
-import { realClock } from '../clock.js';
-import type { ModelJournal } from './model-journal.js';
-import type { FleetObserver, FleetView, FollowedServer, OwnedServers, ServerOwnership, ServerStart } from './ownership.js';
+import type { FleetObserver, FleetView, FollowedServer, OwnedServers, ServerOwnership } from './ownership.js';
 import { diffServers } from './server-diff.js';
-import { ServerPipeline } from './server-pipeline.js';
+import { FollowedServers } from './followed-servers.js';
 import { SinkFanout, type EventTap } from './sink-fanout.js';
 import { StoredModels, resolveStateDir, type Restored } from './stored-models.js';
 import { CmsClient } from '../control/cms-client.js';
@@ -63,12 +54,8 @@ export class Hub {
   readonly metrics: HubMetrics;
   private readonly config: Config;
   private readonly handlers = new HandlerRegistry();
-  private readonly runtimes = new Map<string, ServerPipeline>();
-  /** Each server's handler context, and its REST client once made. */
-  private readonly contexts = new Map<string, HandlerContext>();
-  private readonly clients = new Map<string, CmsClient>();
-  /** Each followed server's health checks. */
-  private readonly healths = new Map<string, ServerHealth>();
+  /** The servers this process follows, and their REST clients. */
+  private readonly followed: FollowedServers;
   private readonly fanout: SinkFanout;
   /** The servers' models joined into meetings (by callCorrelator), fed by every pipeline. */
   private readonly meetingModel: Meetings;
@@ -107,16 +94,27 @@ export class Hub {
     });
     this.metrics = createHubMetrics(
       {
-        statuses: () => [...this.runtimes.values()].map((rt) => rt.session.status()),
-        queueDepths: () => new Map([...this.runtimes].map(([name, rt]) => [name, rt.dispatcher.depth])),
-        eventCounts: () => new Map([...this.runtimes].map(([name, rt]) => [name, rt.eventCounts])),
+        statuses: () => [...this.followed.pipelines.values()].map((rt) => rt.session.status()),
+        queueDepths: () => new Map([...this.followed.pipelines].map(([name, rt]) => [name, rt.dispatcher.depth])),
+        eventCounts: () => new Map([...this.followed.pipelines].map(([name, rt]) => [name, rt.eventCounts])),
         stateWrites: () => this.models?.writes ?? 0,
         meetings: () => this.meetingModel.counts(),
-        health: () => new Map([...this.healths].map(([name, health]) => [name, health.view()])),
+        health: () => this.followed.healthViews(),
       },
       options.registry,
     );
     options.ownership?.registerMetrics?.(this.metrics.registry);
+    this.followed = new FollowedServers({
+      config: this.config,
+      handlers: this.handlers,
+      metrics: this.metrics,
+      fanout: this.fanout,
+      meetings: this.meetingModel,
+      logger: this.logger,
+      sessionTimings: options.sessionTimings,
+      models: () => this.models,
+      cdr: () => this.cdr,
+    });
   }
 
   /** Registers a handler for one event type, or '*' for all; returns a function that removes it. */
@@ -148,7 +146,7 @@ export class Hub {
     await this.options.fleet?.start(this.fleetObserver());
     this.sampler = setInterval(() => {
       const now = Date.now();
-      for (const rt of this.runtimes.values()) rt.sample(now);
+      for (const rt of this.followed.pipelines.values()) rt.sample(now);
     }, 1000).unref();
 
     if (this.config.serversUrl) {
@@ -189,7 +187,7 @@ export class Hub {
     if (this.options.ownership) return this.applyOwnedServers(this.options.ownership, targets);
     this.applying = this.applying.then(async () => {
       if (this.stopped) return;
-      const diff = diffServers(new Map([...this.runtimes].map(([name, rt]) => [name, rt.target])), targets);
+      const diff = diffServers(new Map([...this.followed.pipelines].map(([name, rt]) => [name, rt.target])), targets);
       if (!diff.added.length && !diff.removed.length && !diff.changed.length) return;
       this.logger.info(
         { added: diff.added.map((t) => t.name), removed: diff.removed, changed: diff.changed.map((t) => t.name) },
@@ -197,18 +195,18 @@ export class Hub {
       );
       await Promise.all([
         ...diff.removed.map(async (name) => {
-          await this.stopServer(name, 'removed from configuration', { endCalls: true });
+          await this.followed.stop(name, 'removed from configuration', { endCalls: true });
           await this.models?.forget(name);
         }),
         ...diff.changed.map(async (target) => {
-          const previous = this.runtimes.get(target.name);
-          await this.stopServer(target.name, 'configuration changed');
-          await this.startServer(target, previous && { state: previous.state, journal: previous.journal, replay: [] });
+          const previous = this.followed.pipelines.get(target.name);
+          await this.followed.stop(target.name, 'configuration changed');
+          await this.followed.start(target, previous && { state: previous.state, journal: previous.journal, replay: [] });
         }),
       ]);
       // Every stored model is loaded before its server connects.
       const restored = await Promise.all(diff.added.map((target) => this.models?.restore(target.name)));
-      await Promise.all(diff.added.map((target, i) => this.startServer(target, restored[i])));
+      await Promise.all(diff.added.map((target, i) => this.followed.start(target, restored[i])));
       if (!this.pruned) {
         this.pruned = true;
         // After every configured server's model joined the meetings: a retired one's end is not its meetings' end.
@@ -230,7 +228,7 @@ export class Hub {
     // Cluster mode: every server is handed over (flushed, final model published, lease released).
     await this.options.ownership?.stop();
     await this.options.fleet?.stop();
-    await Promise.all([...this.runtimes.keys()].map((name) => this.stopServer(name, 'daemon stopping')));
+    await Promise.all([...this.followed.pipelines.keys()].map((name) => this.followed.stop(name, 'daemon stopping')));
     await Promise.all(this.fanout.sinks.map((sink) => sink.close()));
     // After the sinks flushed: the last models written claim nothing they did not deliver.
     await this.models?.close();
@@ -238,15 +236,15 @@ export class Hub {
 
   servers(): ServerView[] {
     const ownership = this.options.ownership;
-    const followed = [...this.runtimes.values()].map((rt) => {
-      const view = followedView(rt, this.healths.get(rt.target.name)?.view() ?? null, ownership?.instance);
+    const followed = [...this.followed.pipelines.values()].map((rt) => {
+      const view = followedView(rt, this.followed.health(rt.target.name) ?? null, ownership?.instance);
       const registration = this.cdr?.registration(rt.target.name);
       return registration === undefined ? view : { ...view, cdrRegistration: registration };
     });
     if (!ownership) return followed;
     // Cluster mode: the servers another instance follows (or none yet) are listed too.
     const elsewhere: ServerView[] = [...this.configured.values()]
-      .filter((target) => !this.runtimes.has(target.name))
+      .filter((target) => !this.followed.pipelines.has(target.name))
       .map((target) => {
         const view = standbyView(target, ownership.ownerOf(target.name), this.options.fleet?.calls(target.name)?.length ?? 0);
         return this.cdr?.registration(target.name) === undefined ? view : { ...view, cdrRegistration: null };
@@ -260,17 +258,17 @@ export class Hub {
    * server (the change reaches the model through its owner's feed).
    */
   cms(server: string): CmsClient | undefined {
-    const context = this.contexts.get(server);
+    const context = this.followed.context(server);
     if (context !== undefined) return context.cms;
     const target = this.configured.get(server);
     if (target === undefined) return undefined;
-    let client = this.clients.get(server);
-    if (client === undefined) this.clients.set(server, (client = new CmsClient({ target })));
+    let client = this.followed.clients.get(server);
+    if (client === undefined) this.followed.clients.set(server, (client = new CmsClient({ target })));
     return client;
   }
 
   calls(server: string): CallView[] | undefined {
-    const local = this.runtimes.get(server)?.session.calls();
+    const local = this.followed.pipelines.get(server)?.session.calls();
     if (local !== undefined || !this.configured.has(server)) return local;
     // Cluster mode, a server another instance follows: as its owner published it.
     return this.options.fleet?.calls(server) ?? [];
@@ -299,14 +297,14 @@ export class Hub {
 
   /** True when every server's feed is live; in cluster mode, every server this instance follows is live and every server has an owner. */
   ready(): boolean {
-    for (const rt of this.runtimes.values()) if (rt.session.status().state !== 'live') return false;
+    for (const rt of this.followed.pipelines.values()) if (rt.session.status().state !== 'live') return false;
     const ownership = this.options.ownership;
     if (ownership) {
       for (const name of this.configured.keys()) {
         const owner = ownership.ownerOf(name);
         if (owner === null) return false;
         // Held here but not followed yet (its takeover is under way): not ready either.
-        if (owner === ownership.instance && !this.runtimes.has(name)) return false;
+        if (owner === ownership.instance && !this.followed.pipelines.has(name)) return false;
       }
     }
     return true;
@@ -321,13 +319,13 @@ export class Hub {
       for (const target of targets) this.configured.set(target.name, target);
       await Promise.all([
         // A server this instance follows that left the list: its calls end here (it still holds the lease).
-        ...diff.removed.filter((name) => this.runtimes.has(name)).map((name) => this.stopServer(name, 'removed from configuration', { endCalls: true })),
+        ...diff.removed.filter((name) => this.followed.pipelines.has(name)).map((name) => this.followed.stop(name, 'removed from configuration', { endCalls: true })),
         ...diff.changed
-          .filter((target) => this.runtimes.has(target.name))
+          .filter((target) => this.followed.pipelines.has(target.name))
           .map(async (target) => {
-            const previous = this.runtimes.get(target.name)!;
-            await this.stopServer(target.name, 'configuration changed');
-            await this.startServer(target, { state: previous.state, journal: previous.journal, replay: [], ...(previous.fence && { fence: previous.fence }) }, previous.mayAct);
+            const previous = this.followed.pipelines.get(target.name)!;
+            await this.followed.stop(target.name, 'configuration changed');
+            await this.followed.start(target, { state: previous.state, journal: previous.journal, replay: [], ...(previous.fence && { fence: previous.fence }) }, previous.mayAct);
           }),
       ]);
       ownership.setServers(targets.map((t) => t.name));
@@ -338,10 +336,10 @@ export class Hub {
   /** What the CDR receiver may know of the servers. */
   private cdrHubSide(): CdrHubSide {
     return {
-      knows: (server) => (this.options.ownership ? this.configured.has(server) : this.runtimes.has(server)),
+      knows: (server) => (this.options.ownership ? this.configured.has(server) : this.followed.pipelines.has(server)),
       client: (server) => this.cms(server),
       followed: (server) => {
-        const pipeline = this.runtimes.get(server);
+        const pipeline = this.followed.pipelines.get(server);
         if (pipeline === undefined || (pipeline.mayAct !== undefined && !pipeline.mayAct())) return undefined;
         return { state: pipeline.state, announce: (events) => pipeline.announce(events) };
       },
@@ -352,10 +350,10 @@ export class Hub {
   private fleetObserver(): FleetObserver {
     return {
       loaded: (server, calls) => {
-        if (!this.runtimes.has(server)) this.meetingModel.restore(server, calls);
+        if (!this.followed.pipelines.has(server)) this.meetingModel.restore(server, calls);
       },
       observe: (server, events, live) => {
-        if (this.runtimes.has(server)) return; // followed here: the local pipeline says it
+        if (this.followed.pipelines.has(server)) return; // followed here: the local pipeline says it
         const out = this.meetingModel.apply(server, events);
         if (live) this.fanout.tapOnly(out);
       },
@@ -368,16 +366,16 @@ export class Hub {
       follow: async (name, start, mayAct) => {
         const target = this.configured.get(name);
         if (target === undefined || this.stopped) return undefined;
-        await this.stopServer(name, 'taken over again');
-        await this.startServer(target, start, mayAct);
-        const pipeline = this.runtimes.get(name)!;
+        await this.followed.stop(name, 'taken over again');
+        await this.followed.start(target, start, mayAct);
+        const pipeline = this.followed.pipelines.get(name)!;
         const followed: FollowedServer = { name, get state() { return pipeline.state; }, settled: () => pipeline.settled() };
         return followed;
       },
-      unfollow: (name, reason) => this.stopServer(name, reason),
-      retire: (name) => this.stopServer(name, 'removed from configuration', { endCalls: true }),
+      unfollow: (name, reason) => this.followed.stop(name, reason),
+      retire: (name) => this.followed.stop(name, 'removed from configuration', { endCalls: true }),
       settled: async (name) => {
-        const pipeline = this.runtimes.get(name);
+        const pipeline = this.followed.pipelines.get(name);
         if (pipeline) await pipeline.drained();
       },
     };
@@ -395,111 +393,6 @@ export class Hub {
       events.push(...this.meetingModel.apply(name, restored.state.endAll(SERVER_REMOVED_REASON)));
     }
     if (events.length > 0) await this.fanout.write(events, undefined);
-  }
-
-  /**
-   * `from`: the model (and journal) of the session this one replaces, or the ones kept from
-   * before a restart, so that its calls are not announced again; the journal's events go to the
-   * sinks again before the server connects.
-   */
-  private async startServer(target: ServerTarget, from?: ServerStart, mayAct?: () => boolean): Promise<void> {
-    const state = from?.state;
-    registerSecret(target.password);
-    const logger = this.logger.child({ server: target.name });
-    const dispatch = this.config.dispatch;
-    let session: Session | undefined;
-    const clients = this.clients;
-    const context: HandlerContext = {
-      server: target.name,
-      logger,
-      // Made on first use: most servers are never acted on, and each client keeps a pool.
-      get cms() {
-        let client = clients.get(target.name);
-        if (client === undefined) clients.set(target.name, (client = new CmsClient({ target })));
-        return client;
-      },
-      session: {
-        name: target.name,
-        status: () => (session as Session).status(),
-        subscribeCall: (callId, types) => session?.subscribeCall(callId, types),
-        unsubscribeCall: (callId) => session?.unsubscribeCall(callId),
-      },
-    };
-    const dispatcher = new ServerDispatcher({
-      context,
-      registry: this.handlers,
-      queueSize: dispatch.queueSize,
-      handlerTimeoutMs: dispatch.handlerTimeoutMs,
-      hooks: {
-        onHandlerError: (_event, kind) => this.metrics.handlerErrors.inc({ server: target.name, kind }),
-        onHandlerDone: (event, seconds) => this.metrics.handlerSeconds.observe({ type: event.type }, seconds),
-      },
-    });
-    const pipeline = new ServerPipeline({
-      target,
-      fanout: this.fanout,
-      dispatcher,
-      dispatching: () => !this.handlers.isEmpty,
-      ackAfterHandlers: dispatch.ackAfterHandlers,
-      openSession: (receiver) =>
-        createSession({ target, logger, timings: this.options.sessionTimings, ...(state && { state }), receiver, ...(mayAct && { mayAct }) }),
-      ...(from?.journal && { journal: from.journal }),
-      meetings: this.meetingModel,
-      ...(mayAct && { mayAct }),
-      ...(from?.fence && { fence: from.fence }),
-    });
-    // Its calls known from before (a restart, a replaced session) are in the meetings without news.
-    if (state) this.meetingModel.restore(target.name, state.stored());
-    session = pipeline.session;
-    this.runtimes.set(target.name, pipeline);
-    this.contexts.set(target.name, context);
-    // A model with a journal after it differs from its file: it is written at the next round.
-    // (With a state folder, the journal is the one StoredModels opened for this server.)
-    if (from?.journal) this.models?.follow(target.name, pipeline, from.journal as ModelJournal, (from.replay?.length ?? 0) > 0);
-    if (from?.replay?.length) await pipeline.replay(from.replay);
-    session.start();
-    const health = new ServerHealth({
-      client: () => context.cms,
-      state: pipeline.state,
-      announce: (events) => pipeline.announce(events),
-      intervalMs: this.config.health.intervalSeconds * 1_000,
-      clock: realClock,
-      log: logger,
-    });
-    this.healths.set(target.name, health);
-    health.start();
-    this.cdr?.serverStarted(target.name, () => context.cms);
-  }
-
-  /**
-   * Stops a server's session; exactly one server.disconnected says why. `endCalls`: the server
-   * is gone for good, so every join gets its leave and every call its end now (synthetic).
-   */
-  private async stopServer(name: string, reason: string, options: { endCalls?: boolean } = {}): Promise<void> {
-    const pipeline = this.runtimes.get(name);
-    if (!pipeline) return;
-    this.healths.get(name)?.stop();
-    this.healths.delete(name);
-    if (options.endCalls && this.cdr !== undefined) await this.cdr.serverRemoved(name, this.contexts.get(name)!.cms);
-    else this.cdr?.serverStopped(name);
-    // A live session announces its own end; otherwise the hub says it.
-    const wasLive = pipeline.session.status().state === 'live';
-    await pipeline.session.stop(reason);
-    if (!wasLive) await pipeline.announce([serverDisconnected(name, newEventId(), new Date().toISOString(), reason)]);
-    if (options.endCalls) await pipeline.announce(pipeline.state.endAll(SERVER_REMOVED_REASON));
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      pipeline.dispatcher.waitForIdle(),
-      new Promise<void>((done) => {
-        timer = setTimeout(done, HUB.stopDrainMs);
-      }),
-    ]);
-    clearTimeout(timer);
-    this.runtimes.delete(name);
-    this.contexts.delete(name);
-    const client = this.clients.get(name);
-    this.clients.delete(name);
-    await client?.close();
   }
 }
 
