@@ -1,4 +1,4 @@
-// Tests that need a real program (redis-server, nats-server, Chromium) ask for it here, so that
+// Tests that need a real program (redis-server, nats-server, Chromium, systemd-analyze, podman, …) ask for it here, so that
 // all of them follow one policy:
 //   - under .ci/run, which installs the programs and sets CMS_EVENTS_REQUIRE_SERVERS=1, a missing
 //     one fails the run (one failing test that names it and says how to install it);
@@ -12,13 +12,18 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 
-export type Program = 'redis-server' | 'nats-server' | 'chromium';
+export type Program = 'redis-server' | 'nats-server' | 'chromium' | 'systemd-analyze' | 'podman' | 'runc' | 'mmdebstrap' | 'podman-compose';
 
 /** Debian package names; fonts-dejavu-core gives headless Chromium fonts to render text with. */
 const INSTALL: Record<Program, string> = {
   'redis-server': 'apt-get install redis-server',
   'nats-server': 'apt-get install nats-server',
   chromium: 'apt-get install chromium fonts-dejavu-core',
+  'systemd-analyze': 'apt-get install systemd',
+  podman: 'apt-get install podman',
+  runc: 'apt-get install runc',
+  mmdebstrap: 'apt-get install mmdebstrap',
+  'podman-compose': 'apt-get install podman-compose',
 };
 
 /**
