@@ -14,6 +14,7 @@ import { killAllNow, stopAll } from './lib/child.js';
 import { setDaemonNodeFlags } from './lib/clients.js';
 import { distProblem, ROOT } from './lib/dist.js';
 import { formatMarkdown, formatTable, RESULTS_DIR, type Benchmark, type BenchContext, type Row } from './lib/report.js';
+import { cdr } from './scenarios/cdr.js';
 import { cluster } from './scenarios/cluster.js';
 import { control } from './scenarios/control.js';
 import { latency } from './scenarios/latency.js';
@@ -24,7 +25,7 @@ import { soak } from './scenarios/soak.js';
 import { state } from './scenarios/state.js';
 import { lockstep, pipelined } from './scenarios/throughput.js';
 
-const BENCHMARKS: Benchmark[] = [lockstep, pipelined, scale, latency, recovery, soak, state, control, meetings, cluster];
+const BENCHMARKS: Benchmark[] = [lockstep, pipelined, scale, latency, recovery, soak, state, control, meetings, cluster, cdr];
 
 const { values } = parseArgs({
   options: {
