@@ -59,6 +59,8 @@ export class CdrIntake {
   #wakeTaker: (() => void) | undefined;
   #taking: Promise<void> | undefined;
   #closed = false;
+  /** Bodies stored by this run, by spool record id: handed out as they are, not read back from their JSON line. */
+  readonly #fresh = new Map<string, IntakeBody>();
 
   private constructor(spool: Spool, options: CdrIntakeOptions) {
     this.#spool = spool;
@@ -89,7 +91,10 @@ export class CdrIntake {
    */
   async store(server: string, body: string, truncated: boolean): Promise<void> {
     if (this.#spool.full) throw new IntakeFullError();
-    this.#spool.append(randomUUID(), server, truncated ? TRUNCATED : BODY, new Date().toISOString(), JSON.stringify(body));
+    const id = randomUUID();
+    const receivedAt = new Date().toISOString();
+    this.#fresh.set(id, { id, server, receivedAt, body, truncated });
+    this.#spool.append(id, server, truncated ? TRUNCATED : BODY, receivedAt, JSON.stringify(body));
     await this.#spool.durable();
   }
 
@@ -129,6 +134,8 @@ export class CdrIntake {
     const body = this.#read(record);
     const previous = this.#chains.get(record.server) ?? Promise.resolve();
     const next: Promise<void> = previous
+      // Processed only once on the disk itself: the events it gives never precede the 200 the CMS may be told.
+      .then(() => this.#durable(record))
       .then(() => (body === undefined ? undefined : this.#options.process(body)))
       .then(
         () => true,
@@ -148,7 +155,24 @@ export class CdrIntake {
     this.#chains.set(record.server, next);
   }
 
+  /** Waits for the record's fdatasync; while the disk refuses, tries again (or leaves it for the next start). */
+  async #durable(record: SpoolRecord): Promise<void> {
+    for (;;) {
+      try {
+        return await this.#spool.whenDurable(record);
+      } catch {
+        if (this.#abort.signal.aborted) throw new KeepForNextStart();
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      }
+    }
+  }
+
   #read(record: SpoolRecord): IntakeBody | undefined {
+    const fresh = this.#fresh.get(record.id);
+    if (fresh !== undefined) {
+      this.#fresh.delete(record.id);
+      return fresh;
+    }
     if (record.corrupt !== undefined) {
       this.#options.logger.error({ record: record.corrupt }, 'a stored CDR body cannot be read back (the intake file was damaged); it is skipped');
       return undefined;

@@ -44,6 +44,9 @@ export interface RunningCdrReceiver {
   close(): Promise<void>;
 }
 
+/** The answer to nearly every POST, built once (a flat list of header names and values). */
+const OK_HEADERS = ['content-length', '0'];
+
 const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
 
 /** The body, up to `limit` bytes; the rest is read and dropped (`truncated`). */
@@ -73,9 +76,15 @@ export async function startCdrReceiver(options: CdrReceiverOptions): Promise<Run
   const expected = digest(options.token);
   const limit = options.maxBodyBytes ?? CDR.maxBodyBytes;
   const { logger } = options;
+  /** Per connection, the token it showed and was let in with. */
+  const acceptedOn = new WeakMap<object, string>();
 
   const answer = (res: ServerResponse, server: string | undefined, status: number, text?: string, headers: Record<string, string> = {}): void => {
     options.onAnswer?.(server, status);
+    if (status === 200) {
+      res.writeHead(200, OK_HEADERS).end();
+      return;
+    }
     if (text === undefined) res.writeHead(status, { 'content-length': '0', ...headers }).end();
     else res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers }).end(`${text}\n`);
   };
@@ -91,9 +100,10 @@ export async function startCdrReceiver(options: CdrReceiverOptions): Promise<Run
       req.resume();
       return answer(res, undefined, 405, 'only POST', { allow: 'POST' });
     }
-    // The token first: who does not have it learns nothing, not even which servers exist.
+    // The token first: who does not have it learns nothing, not even which servers exist. A CMS
+    // keeps its connection: once it showed the token on it, the same text is not hashed again.
     const given = url.searchParams.get('token');
-    if (given === null || !timingSafeEqual(digest(given), expected)) {
+    if (given === null || (acceptedOn.get(req.socket) !== given && !timingSafeEqual(digest(given), expected))) {
       req.resume();
       return answer(res, undefined, 403, 'forbidden: wrong or missing token');
     }
@@ -104,6 +114,7 @@ export async function startCdrReceiver(options: CdrReceiverOptions): Promise<Run
       req.resume();
       return answer(res, undefined, 404, 'not found: bad percent-encoding in the server name');
     }
+    acceptedOn.set(req.socket, given);
     if (!options.knows(server)) {
       req.resume();
       return answer(res, server, 404, `not found: no server named ${JSON.stringify(server)} is configured`);

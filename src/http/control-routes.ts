@@ -9,6 +9,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CmsApiError } from '../control/errors.js';
 import type { CmsClient } from '../control/cms-client.js';
 import type { Hub } from '../hub/index.js';
+import type { z } from 'zod';
+import { callChangeSchema, describeBodyProblem, dialOutSchema, participantChangeSchema } from './api-schemas.js';
 
 const MAX_BODY_BYTES = 64 * 1024;
 const PARTICIPANT = /^\/api\/servers\/([^/]+)\/calls\/([^/]+)\/participants(?:\/([^/]+))?$/;
@@ -47,21 +49,12 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
   return body as Record<string, unknown>;
 }
 
-/** Checks the body's fields: only `allowed` ones, each of its type; at least one. */
-function fields(body: Record<string, unknown>, allowed: Record<string, (value: unknown) => boolean>, what: Record<string, string>): Record<string, unknown> {
-  const keys = Object.keys(body);
-  for (const key of keys) {
-    const check = allowed[key];
-    if (!check) throw new BadRequest(`unknown field "${key}" (allowed: ${Object.keys(allowed).join(', ')})`);
-    if (!check(body[key])) throw new BadRequest(`field "${key}" must be ${what[key]}`);
-  }
-  if (keys.length === 0) throw new BadRequest(`give at least one of ${Object.keys(allowed).join(', ')}`);
-  return body;
+/** The body as `schema` (api-schemas.ts) reads it, or a BadRequest naming the field. */
+function parseBody<T>(schema: z.ZodType<T>, body: Record<string, unknown>): T {
+  const result = schema.safeParse(body);
+  if (!result.success) throw new BadRequest(describeBodyProblem(result.error));
+  return result.data;
 }
-
-const isBool = (v: unknown) => typeof v === 'boolean';
-const isText = (v: unknown) => typeof v === 'string' && v.length > 0 && v.length <= 512;
-const isImportance = (v: unknown) => v === null || (Number.isSafeInteger(v) && (v as number) >= 0);
 
 /** Handles a control route; false when `path` is none (the caller goes on). */
 export async function handleControl(hub: Hub, req: IncomingMessage, res: ServerResponse, path: string, token: string | undefined, send: Send): Promise<boolean> {
@@ -135,9 +128,8 @@ async function act(
 ): Promise<{ participantId: string } | undefined> {
   if (onParticipants && participantId === undefined) {
     named('dial out');
-    const { uri, name } = fields(body, { uri: isText, name: isText }, { uri: 'a non-empty string (the address to dial)', name: 'a non-empty string' });
-    if (uri === undefined) throw new BadRequest('field "uri" is required (the address to dial)');
-    return { participantId: await cms.dial(callId, uri as string, name as string | undefined) };
+    const { uri, name } = parseBody(dialOutSchema, body);
+    return { participantId: await cms.dial(callId, uri, name) };
   }
   if (participantId !== undefined) {
     if (method === 'DELETE') {
@@ -145,16 +137,12 @@ async function act(
       await cms.drop(participantId);
       return undefined;
     }
-    const change = fields(
-      body,
-      { audioMuted: isBool, videoMuted: isBool, layout: isText, importance: isImportance },
-      { audioMuted: 'true or false', videoMuted: 'true or false', layout: 'a layout name', importance: 'a whole number ≥ 0 or null' },
-    );
+    const change = parseBody(participantChangeSchema, body);
     named(`change participant (${Object.keys(change).join(', ')})`);
-    if (change.audioMuted !== undefined) await cms.muteAudio(participantId, change.audioMuted as boolean);
-    if (change.videoMuted !== undefined) await cms.muteVideo(participantId, change.videoMuted as boolean);
-    if (change.layout !== undefined) await cms.setLayout(participantId, change.layout as string);
-    if (change.importance !== undefined) await cms.setImportance(participantId, change.importance as number | null);
+    if (change.audioMuted !== undefined) await cms.muteAudio(participantId, change.audioMuted);
+    if (change.videoMuted !== undefined) await cms.muteVideo(participantId, change.videoMuted);
+    if (change.layout !== undefined) await cms.setLayout(participantId, change.layout);
+    if (change.importance !== undefined) await cms.setImportance(participantId, change.importance);
     return undefined;
   }
   if (method === 'DELETE') {
@@ -162,9 +150,9 @@ async function act(
     await cms.end(callId);
     return undefined;
   }
-  const change = fields(body, { locked: isBool, recording: isBool }, { locked: 'true or false', recording: 'true or false' });
+  const change = parseBody(callChangeSchema, body);
   named(`change call (${Object.keys(change).join(', ')})`);
-  if (change.locked !== undefined) await cms.lock(callId, change.locked as boolean);
-  if (change.recording !== undefined) await cms.record(callId, change.recording as boolean);
+  if (change.locked !== undefined) await cms.lock(callId, change.locked);
+  if (change.recording !== undefined) await cms.record(callId, change.recording);
   return undefined;
 }

@@ -32,6 +32,8 @@ export interface SegmentWriterOptions {
   segmentBytes: number;
   /** `bytes` more of the queued records are on disk, in queue order. */
   onWritten: (bytes: number) => void;
+  /** Every byte written before this many (counted from 0 at open) is on the disk itself (an fdatasync returned). */
+  onSynced?: (bytes: number) => void;
   /** Writing failed (`error`) or works again (null). */
   onHealthChange: (error: string | null) => void;
 }
@@ -59,6 +61,8 @@ export class SegmentWriter {
   #durableWaiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
   /** A segment file was created since the last durable sync: the folder entry must be synced too. */
   #newFile = false;
+  /** Bytes written since open (what a sync that starts now covers). */
+  #writtenTotal = 0;
 
   constructor(options: SegmentWriterOptions) {
     this.#options = options;
@@ -172,6 +176,7 @@ export class SegmentWriter {
           // Everything queued so far is written: this sync covers every waiter taken here.
           const waiters = this.#durableWaiters;
           this.#durableWaiters = [];
+          const covered = this.#writtenTotal;
           this.#syncDue = false;
           this.#dirty = false;
           try {
@@ -184,6 +189,7 @@ export class SegmentWriter {
             this.#durableWaiters.unshift(...waiters);
             throw error;
           }
+          this.#options.onSynced?.(covered);
           for (const waiter of waiters) waiter.resolve();
         }
         if (this.#error) {
@@ -263,6 +269,7 @@ export class SegmentWriter {
       this.#segments.set(group.seg, before + buffer.length);
       this.#queuedBytes -= buffer.length;
       this.#queuedRecords -= take;
+      this.#writtenTotal += buffer.length;
       this.#markDirty();
       this.#options.onWritten(buffer.length);
     }

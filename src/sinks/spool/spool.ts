@@ -71,6 +71,8 @@ export class Spool {
 
   #appended: number;
   #written: number;
+  /** Everything before this position is on the disk itself (what recovery found counts as such). */
+  #synced: number;
   #readPos = 0;
   #acked = 0;
   #backlog: number;
@@ -92,7 +94,7 @@ export class Spool {
     this.#lock = lock;
     this.#segments = state.segments;
     this.#tail = new MemoryTail(opts.memoryBytes ?? SPOOL.memoryBytes);
-    this.#appended = this.#written = state.bytes;
+    this.#appended = this.#written = this.#synced = state.bytes;
     this.#backlog = state.count;
     this.#readAt = state.cursor;
     this.#cursor = new CursorFile(opts.dir, state.cursor, opts.logger, clock);
@@ -108,6 +110,9 @@ export class Spool {
       onWritten: (bytes) => {
         this.#written += bytes;
         this.#wakeReaders();
+      },
+      onSynced: (bytes) => {
+        this.#synced = Math.max(this.#synced, state.bytes + bytes);
       },
       onHealthChange: () => this.#updateFull(),
     });
@@ -213,6 +218,11 @@ export class Spool {
    */
   durable(): Promise<void> {
     return this.#writer.durable();
+  }
+
+  /** Resolves once `record` (handed out by `next`) is on the disk itself; at once when it is already. */
+  whenDurable(record: SpoolRecord): Promise<void> {
+    return record.pos + record.bytes <= this.#synced ? Promise.resolve() : this.#writer.durable();
   }
 
   /** Resolves when every queued record has been written to its segment. */
