@@ -1,6 +1,6 @@
 // bin/cms-events: the commands of the contract.
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { PACKAGE_VERSION } from '../package-version.js';
 import { controlCommand } from './control-command.js';
 import { demoCommand } from './demo-command.js';
 import { runCommand } from './run-command.js';
@@ -8,12 +8,9 @@ import { simulateCommand } from './simulate-command.js';
 import { stateCommand } from './state-command.js';
 import { tailCommand } from './tail-command.js';
 
-// dist/cli/main.js → the package's own package.json (in the repository and in an installed package alike).
-const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-
 const program = new Command('cms-events')
   .description('Follow the real-time Events feed of many Cisco Meeting Servers at once')
-  .version(version, '-V, --version', 'print the version and exit')
+  .version(PACKAGE_VERSION, '-V, --version', 'print the version and exit')
   .showHelpAfterError()
   .exitOverride()
   .addCommand(runCommand())

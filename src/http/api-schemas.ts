@@ -21,8 +21,7 @@ export const participantChangeSchema = z
       .describe('the participant\'s importance; null clears it')
       .optional(),
   })
-  .refine((body) => Object.keys(body).length > 0, { error: 'give at least one of audioMuted, videoMuted, layout, importance' })
-  .meta({ id: 'ParticipantChange' });
+  .refine((body) => Object.keys(body).length > 0, { error: 'give at least one of audioMuted, videoMuted, layout, importance' });
 
 /** POST …/participants */
 export const dialOutSchema = z
@@ -33,8 +32,7 @@ export const dialOutSchema = z
       .max(512, { error: 'must be at most 512 characters' })
       .describe('the address to dial: a SIP URI, a number, …'),
     name: text('a non-empty string').describe('the name shown for the new participant').optional(),
-  })
-  .meta({ id: 'DialOut' });
+  });
 
 /** PATCH /api/servers/{name}/calls/{callId} */
 export const callChangeSchema = z
@@ -42,8 +40,7 @@ export const callChangeSchema = z
     locked: bool().describe('lock (true) or unlock the call').optional(),
     recording: bool().describe('start (true) or stop recording').optional(),
   })
-  .refine((body) => Object.keys(body).length > 0, { error: 'give at least one of locked, recording' })
-  .meta({ id: 'CallChange' });
+  .refine((body) => Object.keys(body).length > 0, { error: 'give at least one of locked, recording' });
 
 /** The first problem of a body, in words naming the field (what a 400 says). */
 export function describeBodyProblem(error: z.ZodError): string {
@@ -59,11 +56,9 @@ export const errorSchema = z
   .object({
     error: z.string().describe('what is wrong, in words'),
     code: z.string().nullable().optional().describe('the CMS\'s failureDetails code, when the CMS refused'),
-  })
-  .meta({ id: 'Error' });
+  });
 
 const iso = () => z.string().describe('ISO-8601 time');
-
 
 const cmsHealthSchema = z
   .object({
@@ -73,16 +68,14 @@ const cmsHealthSchema = z
     alarms: z.array(z.object({ type: z.string(), since: iso(), failureReason: z.string().optional() })),
     checkedAt: iso().nullable(),
     lastError: z.string().nullable(),
-  })
-  .meta({ id: 'CmsHealth', description: 'the CMS\'s own health, read from its REST API' });
+  });
 
 const cdrRegistrationSchema = z
   .object({
     state: z.enum(['pending', 'registered', 'refused', 'failing']),
     error: z.string().nullable(),
     receiverId: z.string().nullable(),
-  })
-  .meta({ id: 'CdrRegistration' });
+  });
 
 export const serverSchema = z
   .object({
@@ -115,18 +108,16 @@ export const serverSchema = z
     calls: z.number(),
     eventsPerSecond: z.number(),
     restored: z.boolean(),
-  })
-  .meta({ id: 'Server' });
+  });
 
 /** Elements of the CMS (call and participant fields): whatever the CMS sends, kept as it sends it. */
 const element = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 
-export const participantSchema = z.object({ id: z.string() }).catchall(element).meta({ id: 'Participant', description: 'a roster entry: its id and the CMS\'s participant elements' });
+export const participantSchema = z.object({ id: z.string() }).catchall(element);
 
 export const callSchema = z
   .object({ id: z.string(), roster: z.array(participantSchema) })
-  .catchall(z.union([element, z.array(participantSchema)]))
-  .meta({ id: 'Call', description: 'a live call: its id, the CMS\'s call elements and its roster' });
+  .catchall(z.union([element, z.array(participantSchema)]));
 
 export const meetingSchema = z
   .object({
@@ -135,8 +126,7 @@ export const meetingSchema = z
     servers: z.array(z.string()),
     calls: z.array(z.object({ server: z.string(), callId: z.string() })),
     participants: z.array(z.object({ id: z.string(), server: z.string().describe('the bridge hosting them') }).catchall(element)),
-  })
-  .meta({ id: 'Meeting' });
+  });
 
 export const sinkSchema = z
   .object({
@@ -147,12 +137,10 @@ export const sinkSchema = z
     delivered: z.number(),
     lastError: z.string().nullable(),
     full: z.boolean(),
-  })
-  .meta({ id: 'Sink' });
+  });
 
 export const readinessSchema = z
-  .object({ ready: z.boolean(), servers: z.array(z.object({ name: z.string(), state: z.string() })) })
-  .meta({ id: 'Readiness' });
+  .object({ ready: z.boolean(), servers: z.array(z.object({ name: z.string(), state: z.string() })) });
 
 export const eventSchema = z
   .object({
@@ -162,5 +150,27 @@ export const eventSchema = z
     server: z.string(),
     synthetic: z.literal(true).optional(),
   })
-  .loose()
-  .meta({ id: 'Event', description: 'one event, as on stdout (README.md, "Events")' });
+  .loose();
+
+/** What the OpenAPI document names: request bodies (read as their input), and answers. */
+export interface NamedSchema {
+  id: string;
+  description?: string;
+}
+
+export const REQUEST_SCHEMAS = z.registry<NamedSchema>();
+REQUEST_SCHEMAS.add(participantChangeSchema, { id: 'ParticipantChange', description: 'any of these changes, at least one' });
+REQUEST_SCHEMAS.add(dialOutSchema, { id: 'DialOut' });
+REQUEST_SCHEMAS.add(callChangeSchema, { id: 'CallChange', description: 'any of these changes, at least one' });
+
+export const ANSWER_SCHEMAS = z.registry<NamedSchema>();
+ANSWER_SCHEMAS.add(errorSchema, { id: 'Error' });
+ANSWER_SCHEMAS.add(cmsHealthSchema, { id: 'CmsHealth', description: 'the CMS\'s own health, read from its REST API' });
+ANSWER_SCHEMAS.add(cdrRegistrationSchema, { id: 'CdrRegistration', description: 'our CDR receiver on the CMS (cdr.register: true)' });
+ANSWER_SCHEMAS.add(serverSchema, { id: 'Server' });
+ANSWER_SCHEMAS.add(participantSchema, { id: 'Participant', description: 'a roster entry: its id and the CMS\'s participant elements' });
+ANSWER_SCHEMAS.add(callSchema, { id: 'Call', description: 'a live call: its id, the CMS\'s call elements and its roster' });
+ANSWER_SCHEMAS.add(meetingSchema, { id: 'Meeting', description: 'a meeting across bridges (one callCorrelator)' });
+ANSWER_SCHEMAS.add(sinkSchema, { id: 'Sink' });
+ANSWER_SCHEMAS.add(readinessSchema, { id: 'Readiness' });
+ANSWER_SCHEMAS.add(eventSchema, { id: 'Event', description: 'one event, as on stdout (README.md, "Events")' });

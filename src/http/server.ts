@@ -5,6 +5,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Hub, ServerView } from '../hub/index.js';
 import { handleControl } from './control-routes.js';
+import { openApiDocument } from './openapi.js';
+import { PACKAGE_VERSION } from '../package-version.js';
 import { serveEvents } from './sse.js';
 import { createStaticHandler } from './static.js';
 
@@ -47,6 +49,8 @@ function serverEntry(view: ServerView) {
 
 export function createRequestHandler(hub: Hub, controlToken?: string) {
   const serveStatic = createStaticHandler();
+  /** Built on first request: the same for the life of the process. */
+  let openApi: Record<string, unknown> | undefined;
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname;
@@ -71,6 +75,7 @@ export function createRequestHandler(hub: Hub, controlToken?: string) {
     // Whether the control routes are on (the dashboard shows its buttons then); never the token.
     if (path === '/api/control') return sendJson(res, 200, { enabled: controlToken !== undefined });
     if (path === '/api/events') return serveEvents(hub, req, res, url.searchParams.get('server'));
+    if (path === '/api/openapi.json') return sendJson(res, 200, (openApi ??= openApiDocument(PACKAGE_VERSION)));
     if (path === '/api/meetings') return sendJson(res, 200, hub.meetings());
     const meetingMatch = /^\/api\/meetings\/([^/]+)$/.exec(path);
     if (meetingMatch) {
