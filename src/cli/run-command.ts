@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { startHttpServer, type RunningHttpServer } from '../http/server.js';
 import { ConfigError, createHub, createLogger, loadConfigFile, registerSecret, resolveSecret, type Hub } from '../hub/index.js';
 import { FolderLockedError } from '../folder-lock.js';
@@ -11,7 +11,10 @@ export function runCommand(): Command {
     .description('follow every configured CMS server; events go to the sinks (stdout by default)')
     .requiredOption('-c, --config <file>', 'config file (YAML or JSON)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (overrides the config)')
-    .action(async (options: { config: string; logLevel?: string }) => {
+    // For instances sharing one config file (a compose file, a templated unit): each its own name and port.
+    .option('--instance <name>', 'this instance\'s name in cluster mode (overrides cluster.instance)', instanceName)
+    .option('--http-port <port>', 'port of the HTTP API (overrides http.port; without an http section: the API on 127.0.0.1)', httpPort)
+    .action(async (options: { config: string; logLevel?: string; instance?: string; httpPort?: number }) => {
       let loaded;
       try {
         loaded = await loadConfigFile(options.config);
@@ -23,6 +26,14 @@ export function runCommand(): Command {
         throw error;
       }
       const { config, file, baseDir } = loaded;
+      if (options.instance !== undefined) {
+        if (!config.cluster) {
+          process.stderr.write(`invalid config:\n${file}: --instance ${options.instance} needs a cluster section in the config\n`);
+          process.exit(2);
+        }
+        config.cluster.instance = options.instance;
+      }
+      if (options.httpPort !== undefined) config.http = { host: '127.0.0.1', ...config.http, port: options.httpPort };
       const logger = createLogger({ level: (options.logLevel ?? config.log?.level ?? 'info') as 'info' });
       let ownership: ClusterOwnership | undefined;
       let fleet: FleetFeed | undefined;
@@ -84,6 +95,18 @@ export function runCommand(): Command {
         logger.info({ url: http.url, dashboard: `${http.url}/` }, 'HTTP API listening');
       }
     });
+}
+
+// The same rules as the config file's cluster.instance and http.port; a bad value exits 2.
+function instanceName(value: string): string {
+  if (!/^[-_a-zA-Z0-9]{1,64}$/.test(value)) throw new InvalidArgumentError('must be 1–64 letters, digits, "-" or "_"');
+  return value;
+}
+
+function httpPort(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65_535) throw new InvalidArgumentError('must be a port number from 0 to 65535 (0: any free port)');
+  return port;
 }
 
 function causedByFolderLock(error: unknown): boolean {
