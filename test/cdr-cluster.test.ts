@@ -78,8 +78,11 @@ describe('CDRs in cluster mode', { skip: needs.skip }, () => {
     const traffic = sims.map((sim) => startTraffic(sim.world, { rate: 6, maxCalls: 3 }));
     await waitFor(() => runs.some((r) => r.daemon.events.some((e) => e.type === 'cdr.callLegEnd')), 'CDRs flowing', 30_000);
 
-    // kill -9 the owner of cms-1 while records flow.
+    // kill -9 the owner of cms-1 while records flow, and while a leg it announced is still up.
     const victim = owners.get('cms-1')!;
+    const steady = sims[0]!.world.createCall({ name: 'Spans the takeover' });
+    const stays = sims[0]!.world.addParticipant(steady, { name: 'Stays', state: 'connected' });
+    await running.get(victim)!.waitForEvent((e) => e.type === 'cdr.callLegUpdate' && (e as CdrRecordEvent).participantId === stays && (e as CdrRecordEvent).callId === steady, 'the steady leg announced by the owner', 30_000);
     const survivor = victim === 'i1' ? 'i2' : 'i1';
     const entryBefore = sims[0]!.cdr.receivers()[0]!.id;
     running.get(victim)!.child.kill('SIGKILL');

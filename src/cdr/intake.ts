@@ -26,6 +26,8 @@ export interface CdrIntakeOptions {
   dir: string;
   logger: Logger;
   maxBytes?: number;
+  /** Write with blocking calls (the receiver's own thread does nothing else; syncs still wait in libuv's pool). */
+  inPlace?: boolean;
   /** Turns one body into events; a rejection is logged and the body counts as processed (it is not retried). */
   process: (body: IntakeBody) => Promise<void>;
 }
@@ -68,7 +70,7 @@ export class CdrIntake {
   }
 
   static async open(options: CdrIntakeOptions): Promise<CdrIntake> {
-    const spool = await Spool.open({ dir: options.dir, maxBytes: options.maxBytes ?? CDR.intakeMaxBytes, logger: options.logger });
+    const spool = await Spool.open({ dir: options.dir, maxBytes: options.maxBytes ?? CDR.intakeMaxBytes, logger: options.logger, ...(options.inPlace && { inPlace: true }) });
     if (spool.backlog > 0) options.logger.info({ bodies: spool.backlog }, 'CDR bodies received before the last stop and not yet processed: processing them first');
     return new CdrIntake(spool, options);
   }

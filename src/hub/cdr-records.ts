@@ -8,9 +8,9 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { CdrConfig } from '../cdr/config.js';
-import { CdrIntake, KeepForNextStart, type IntakeBody } from '../cdr/intake.js';
+import { KeepForNextStart, type IntakeBody } from '../cdr/intake.js';
 import { parseCdrBody } from '../cdr/parse.js';
-import { startCdrReceiver, type RunningCdrReceiver } from '../cdr/receiver.js';
+import { ReceiverThread } from '../cdr/receiver-thread.js';
 import { SetAside } from '../cdr/set-aside.js';
 import type { CmsClient } from '../control/cms-client.js';
 import { CdrRegistrations, isOurEntry, type CdrRegistrationView } from './cdr-registration.js';
@@ -47,8 +47,11 @@ export class CdrRecords {
   readonly #options: CdrRecordsOptions;
   readonly #log: Logger;
   readonly #setAside: SetAside;
-  #intake: CdrIntake | undefined;
-  #receiver: RunningCdrReceiver | undefined;
+  /** The listener and the intake, on a thread of their own. */
+  #thread: ReceiverThread | undefined;
+  /** Followed here (POSTs are taken), and configured (cluster mode: followed anywhere; else undefined: the followed ones). */
+  readonly #followed = new Set<string>();
+  #configured: Set<string> | undefined;
   #closing = false;
   /** With `register: true`. */
   readonly #registrations: CdrRegistrations | undefined;
@@ -63,7 +66,17 @@ export class CdrRecords {
     this.#log = options.logger.child({ part: 'cdr' });
     this.#setAside = new SetAside(path.join(options.stateDir, 'cdr-set-aside'));
     const registers = [options.registry];
-    this.#posts = new Counter({ name: 'cms_events_cdr_posts_total', help: 'CDR POSTs answered, by server and HTTP status', labelNames: ['server', 'status'], registers });
+    const refresh = () => this.#thread?.refresh();
+    this.#posts = new Counter({
+      name: 'cms_events_cdr_posts_total',
+      help: 'CDR POSTs answered, by server and HTTP status',
+      labelNames: ['server', 'status'],
+      registers,
+      // The receiver's thread counts them; a scrape asks it for its figures first.
+      async collect() {
+        await refresh();
+      },
+    });
     this.#records = new Counter({ name: 'cms_events_cdr_records_total', help: 'CDRs announced as events, by server and record type', labelNames: ['server', 'type'], registers });
     this.#duplicates = new Counter({ name: 'cms_events_cdr_duplicates_total', help: 'CDRs received again (re-sent by the CMS) and not announced again', labelNames: ['server'], registers });
     this.#missing = new Counter({ name: 'cms_events_cdr_missing_records_total', help: 'CDRs the CMS reported discarded (numPreceedingRecordsMissing)', labelNames: ['server'], registers });
@@ -71,70 +84,86 @@ export class CdrRecords {
     if (options.config.register) {
       this.#registrations = new CdrRegistrations({ urlOf: (server) => this.receiverUrl(server)!, token: options.token, log: this.#log });
     }
-    const intake = (): CdrIntake | undefined => this.#intake;
+    const thread = (): ReceiverThread | undefined => this.#thread;
     new Gauge({
       name: 'cms_events_cdr_intake_backlog',
-      help: 'CDR bodies stored and not yet turned into events',
+      help: 'CDR bodies stored and not yet turned into events (as of the receiver\'s last report, about every second)',
       registers,
       collect() {
-        this.set(intake()?.backlog ?? 0);
+        this.set(thread()?.backlog ?? 0);
       },
     });
   }
 
   /** The listener's own address (http(s)://host:port), once started. */
   get listenUrl(): string | undefined {
-    return this.#receiver?.url;
+    return this.#thread?.url;
   }
 
   /** The URL a CMS posts `server`'s records to (with the token: never log it unmasked). */
   receiverUrl(server: string): string | undefined {
-    const base = this.#options.config.publicUrl ?? this.#receiver?.url;
+    const base = this.#options.config.publicUrl ?? this.#thread?.url;
     return base && `${base}/cdr/${encodeURIComponent(server)}?token=${this.#options.token}`;
   }
 
   async start(): Promise<void> {
-    const { config, stateDir, hub } = this.#options;
-    this.#intake = await CdrIntake.open({ dir: path.join(stateDir, 'cdr-intake'), logger: this.#log, process: (body) => this.#process(body) });
-    const intake = this.#intake;
+    const { config, stateDir } = this.#options;
     try {
-      this.#receiver = await startCdrReceiver({
-        host: config.listen.host,
-        port: config.listen.port,
-        ...(this.#options.tls && { tls: this.#options.tls }),
-        token: this.#options.token,
-        ...(config.maxBodyBytes !== undefined && { maxBodyBytes: config.maxBodyBytes }),
-        knows: (server) => hub.knows(server),
-        accepts: (server) => hub.followed(server) !== undefined,
-        store: (server, body, truncated) => intake.store(server, body, truncated),
-        logger: this.#log,
-        ...(process.env.CMS_EVENTS_TEST_CDR_ANSWER_DELAY_MS && { answerDelayMs: Number(process.env.CMS_EVENTS_TEST_CDR_ANSWER_DELAY_MS) }),
-        onAnswer: (server, status) => this.#posts.inc({ server: server ?? '', status: String(status) }),
+      this.#thread = await ReceiverThread.start({
+        intakeDir: path.join(stateDir, 'cdr-intake'),
+        receiver: {
+          host: config.listen.host,
+          port: config.listen.port,
+          ...(this.#options.tls && { tls: this.#options.tls }),
+          token: this.#options.token,
+          ...(config.maxBodyBytes !== undefined && { maxBodyBytes: config.maxBodyBytes }),
+          ...(process.env.CMS_EVENTS_TEST_CDR_ANSWER_DELAY_MS && { answerDelayMs: Number(process.env.CMS_EVENTS_TEST_CDR_ANSWER_DELAY_MS) }),
+        },
+        process: (body) => this.#process(body),
+        log: this.#log,
+        onAnswers: (answers) => {
+          for (const [server, status, count] of answers) this.#posts.inc({ server, status }, count);
+        },
       });
     } catch (error) {
-      await intake.close();
       throw new Error(`the CDR receiver cannot listen on ${config.listen.host}:${config.listen.port} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
     }
-    this.#log.info({ listen: this.#receiver.url, publicUrl: config.publicUrl ?? null }, 'CDR receiver listening: each CMS posts to <publicUrl>/cdr/<server>?token=…');
+    this.#log.info({ listen: this.#thread.url, publicUrl: config.publicUrl ?? null }, 'CDR receiver listening: each CMS posts to <publicUrl>/cdr/<server>?token=…');
   }
 
   /** Bodies received before the servers were started wait until then: call once they run. */
   startProcessing(): void {
-    this.#intake?.start();
+    this.#thread?.startProcessing();
+  }
+
+  /** Cluster mode: every configured server (a POST for one followed elsewhere is 503, not 404). */
+  setConfigured(servers: Iterable<string>): void {
+    this.#configured = new Set(servers);
+    this.#tellServers();
+  }
+
+  #tellServers(): void {
+    this.#thread?.setServers([...(this.#configured ?? this.#followed)], [...this.#followed]);
   }
 
   /** A server is followed here from now on: with `register: true`, the CMS is made to list our receiver. */
   serverStarted(server: string, client: () => CmsClient): void {
+    this.#followed.add(server);
+    this.#tellServers();
     this.#registrations?.ensure(server, client);
   }
 
   /** Another instance follows it now, or the daemon stops: our entry stays on the CMS (it holds records back for us meanwhile). */
   serverStopped(server: string): void {
+    this.#followed.delete(server);
+    this.#tellServers();
     this.#registrations?.release(server);
   }
 
   /** The server left the configuration: with `register: true`, our entry goes from its CMS. */
   async serverRemoved(server: string, client: CmsClient): Promise<void> {
+    this.#followed.delete(server);
+    this.#tellServers();
     await this.#registrations?.remove(server, client);
   }
 
@@ -147,8 +176,7 @@ export class CdrRecords {
   async close(): Promise<void> {
     this.#closing = true;
     this.#registrations?.stop();
-    await this.#receiver?.close();
-    await this.#intake?.close();
+    await this.#thread?.close();
   }
 
   async #process(body: IntakeBody): Promise<void> {

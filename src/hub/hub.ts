@@ -328,6 +328,7 @@ export class Hub {
             await this.followed.start(target, { state: previous.state, journal: previous.journal, replay: [], ...(previous.fence && { fence: previous.fence }) }, previous.mayAct);
           }),
       ]);
+      this.cdr?.setConfigured(targets.map((t) => t.name));
       ownership.setServers(targets.map((t) => t.name));
     });
     return this.applying;

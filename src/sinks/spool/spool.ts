@@ -53,6 +53,8 @@ export interface SpoolOptions {
   memoryBytes?: number;
   /** Called when the spool becomes full or has room again. */
   onFullChange?: (full: boolean) => void;
+  /** Write with blocking calls (syncs still wait in libuv's pool): only for a thread that does nothing else (the CDR receiver's). */
+  inPlace?: boolean;
   /** Drives the sync, cursor and write-retry timers; the real clock by default. */
   clock?: Clock;
 }
@@ -105,6 +107,7 @@ export class Spool {
       clock,
       segments: state.segments,
       firstSegment: state.nextSeg,
+      ...(opts.inPlace && { inPlace: true }),
       segmentBytes:
         opts.segmentBytes ?? Math.min(SPOOL.segmentMaxBytes, Math.max(SPOOL.segmentMinBytes, Math.floor(opts.maxBytes / 16))),
       onWritten: (bytes) => {

@@ -1,0 +1,36 @@
+// What the CDR receiver's thread (receiver-worker.ts) and the main thread (receiver-thread.ts)
+// say to each other.
+import type { IntakeBody } from './intake.js';
+
+export interface WorkerSettings {
+  intakeDir: string;
+  receiver: {
+    host: string;
+    port: number;
+    tls?: { cert: string; key: string };
+    token: string;
+    maxBodyBytes?: number;
+    answerDelayMs?: number;
+  };
+}
+
+export type ToWorker =
+  /** Which servers are configured (else 404) and followed here (else 503). */
+  | { t: 'servers'; known: string[]; followed: string[] }
+  /** Start handing stored bodies over. */
+  | { t: 'process' }
+  /** The main thread is done with a body (`keep`: it stays in the intake for the next start). */
+  | { t: 'done'; id: string; keep: boolean }
+  /** Report the figures now (a metrics scrape). */
+  | { t: 'report' }
+  | { t: 'close'; drainMs: number };
+
+export type ToMain =
+  | { t: 'listening'; url: string }
+  | { t: 'failed'; message: string; code: string | null }
+  | { t: 'body'; body: IntakeBody }
+  /** A log line (pino JSON) for the main thread's logger. */
+  | { t: 'log'; line: string }
+  /** Answers given since the last report, [server, status, count], and the intake's backlog. */
+  | { t: 'stats'; answers: Array<[string, string, number]>; backlog: number }
+  | { t: 'closed' };
