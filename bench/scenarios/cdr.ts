@@ -362,7 +362,7 @@ async function latency(rig: Rig, samples: number, rate: number): Promise<Latency
 
 /** The daemon's work on a CDR POST, by part (the frame nearest the leaf that a part claims). */
 const DAEMON_PARTS: Part[] = [
-  { name: 'XML parse (parseCdrBody: fast-xml-parser)', claims: (_, url) => url === 'fast-xml-parser' || url === 'path-expression-matcher' || url.startsWith('dist/cdr/parse.js') },
+  { name: 'XML parse (parseCdrBody: saxes)', claims: (_, url) => url === 'saxes' || url === 'xmlchars' || url.startsWith('dist/cdr/parse.js') || url.startsWith('dist/xml-tree.js') },
   { name: 'event lines (JSON of each event)', claims: (_, url) => url.startsWith('dist/state/event-line.js') },
   { name: 'ledger and model (state/)', claims: (_, url) => url.startsWith('dist/state/') },
   { name: 'journal append (writeSync per body)', claims: (_, url) => url.startsWith('dist/hub/model-journal.js') },
@@ -382,13 +382,13 @@ const DAEMON_PARTS: Part[] = [
 
 /**
  * --profile: what reading the XML costs, in this process, on bodies in the CDR guide's shapes
- * (test/helpers/cdr-bodies.ts): the daemon's parseCdrBody on bodies of 1 and of 10 records; the
- * same parser options without the validation pass (parseCdrBody calls parse(text, true), which
- * runs XMLValidator over the body first); the validation pass alone. Alternating passes, median.
+ * (test/helpers/cdr-bodies.ts): the daemon's parseCdrBody (saxes) on bodies of 1 and of 10
+ * records; for comparison fast-xml-parser, which it used before, with its validation pass and
+ * without (a dev dependency kept for this). Alternating passes, median.
  */
 async function parseCost(passes: number): Promise<Record<string, number>> {
   const { parseCdrBody } = await loadDist<typeof CdrParse>('cdr/parse.js');
-  // The options of src/cdr/parse.ts.
+  // The options src/cdr/parse.ts used with fast-xml-parser.
   const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', parseAttributeValue: false, parseTagValue: false, trimValues: true, isArray: (name) => name === 'record' || name === 'alarm' });
   const session = randomUUID();
   const records: NumberedRecord[] = [];
@@ -398,7 +398,8 @@ async function parseCost(passes: number): Promise<Record<string, number>> {
   const variants: Record<string, () => void> = {
     'parseCdrBody, 1 record/body': () => ones.forEach((b) => parseCdrBody(b)),
     'parseCdrBody, 10 records/body': () => tens.forEach((b) => parseCdrBody(b)),
-    'XMLParser.parse without validation, 1 record/body': () => ones.forEach((b) => parser.parse(b)),
+    'fast-xml-parser with validation (as before), 1 record/body': () => ones.forEach((b) => parser.parse(b, true)),
+    'fast-xml-parser without validation, 1 record/body': () => ones.forEach((b) => parser.parse(b)),
     'XMLValidator.validate alone, 1 record/body': () => ones.forEach((b) => XMLValidator.validate(b)),
   };
   const micros: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));

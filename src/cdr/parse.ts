@@ -7,10 +7,10 @@
 // …) as objects, an empty `<ivr/>` as `ivr: true`. Unknown elements are kept as strings (or
 // objects), never dropped. Never throws: a body that is not such a document is a problem in words.
 //
-// saxes checks well-formedness as it reads, in one pass, and the tree it gives is built here:
+// saxes checks well-formedness as it reads, in one pass (xml-tree.ts builds the tree):
 // about five times cheaper than a general XML-to-object parser with its validation pass, which
 // cost half the receiver's time per record (BENCHMARKS.md, "CDR receiver").
-import { SaxesParser, type SaxesTagPlain } from 'saxes';
+import { readXmlTree, type XmlElement as Element } from '../xml-tree.js';
 import type { CdrDocument, CdrRecord } from '../state/cdr-ledger.js';
 import type { CdrValue } from '../state/events.js';
 
@@ -19,14 +19,6 @@ export type { CdrDocument, CdrRecord, CdrValue };
 export type ParsedCdrBody =
   | ({ ok: true } & CdrDocument)
   | { ok: false; problem: string };
-
-/** One element as read: its attributes, its child elements in order, and its text. */
-interface Element {
-  name: string;
-  attributes: Record<string, string>;
-  children: Element[];
-  text: string;
-}
 
 /** Fields that are numbers wherever they appear. */
 const NUMBERS = new Set([
@@ -38,36 +30,6 @@ const BOOLEANS = new Set([
   'remoteTeardown', 'guestConnection', 'recording', 'streaming', 'canMove', 'deactivated', 'endpointRecorded', 'encryptedMedia',
   'unencryptedMedia', 'movedCallLeg', 'callMove',
 ]);
-
-/** The document's tree; throws the parser's error on anything not well-formed. */
-function readTree(text: string): Element | undefined {
-  const parser = new SaxesParser();
-  let root: Element | undefined;
-  const open: Element[] = [];
-  parser.on('opentag', (tag: SaxesTagPlain) => {
-    const element: Element = { name: tag.name, attributes: tag.attributes, children: [], text: '' };
-    const parent = open[open.length - 1];
-    if (parent) parent.children.push(element);
-    else root = element;
-    open.push(element);
-  });
-  parser.on('closetag', () => {
-    open.pop();
-  });
-  parser.on('text', (chunk: string) => {
-    const current = open[open.length - 1];
-    if (current) current.text += chunk;
-  });
-  parser.on('cdata', (chunk: string) => {
-    const current = open[open.length - 1];
-    if (current) current.text += chunk;
-  });
-  parser.on('error', (error: Error) => {
-    throw error;
-  });
-  parser.write(text).close();
-  return root;
-}
 
 function typed(name: string, value: string): CdrValue {
   if (NUMBERS.has(name) && value !== '' && Number.isFinite(Number(value))) return Number(value);
@@ -109,7 +71,7 @@ const whole = (value: string | undefined): number | null => (value !== undefined
 export function parseCdrBody(text: string): ParsedCdrBody {
   let root: Element | undefined;
   try {
-    root = readTree(text);
+    root = readXmlTree(text);
   } catch (error) {
     return { ok: false, problem: `not well-formed XML (${(error as Error).message.split('\n')[0]})` };
   }

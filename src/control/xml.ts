@@ -1,16 +1,12 @@
-// Reading the CMS REST API's XML answers with a real XML parser (fast-xml-parser), never with
+// Reading the CMS REST API's XML answers with a real XML parser (xml-tree.ts), never with
 // regular expressions: the failureDetails of a refusal, and the id-carrying children of a list.
-import { XMLParser } from 'fast-xml-parser';
+import { leavesOf, readXmlTree, type XmlElement } from '../xml-tree.js';
 
-const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', parseAttributeValue: false, parseTagValue: false });
-
-type Node = Record<string, unknown>;
-const isNode = (value: unknown): value is Node => typeof value === 'object' && value !== null && !Array.isArray(value);
-
-function parse(text: string): Node | undefined {
+/** The root element when it is named `name`; undefined for anything else, or text that is not XML. */
+function rootNamed(text: string, name: string): XmlElement | undefined {
   try {
-    const parsed: unknown = parser.parse(text);
-    return isNode(parsed) ? parsed : undefined;
+    const root = readXmlTree(text);
+    return root?.name === name ? root : undefined;
   } catch {
     return undefined;
   }
@@ -18,14 +14,9 @@ function parse(text: string): Node | undefined {
 
 /** The failureDetails child (its name is the code) and its attributes; undefined when there is none. */
 export function readFailure(text: string): { code: string; details: Record<string, string> } | undefined {
-  const failure = parse(text)?.failureDetails;
-  if (!isNode(failure)) return undefined;
-  const code = Object.keys(failure)[0];
-  if (code === undefined) return undefined;
-  const details: Record<string, string> = {};
-  const child = failure[code];
-  if (isNode(child)) for (const [key, value] of Object.entries(child)) if (typeof value === 'string') details[key] = value;
-  return { code, details };
+  const child = rootNamed(text, 'failureDetails')?.children[0];
+  if (child === undefined) return undefined;
+  return { code: child.name, details: leavesOf(child) };
 }
 
 /**
@@ -33,45 +24,30 @@ export function readFailure(text: string): { code: string; details: Record<strin
  * (the API writes one child the same way as many).
  */
 export function readIds(text: string, collection: string, item: string): { ids: string[]; total: number } {
-  const node = parse(text)?.[collection];
-  if (!isNode(node)) return { ids: [], total: 0 };
-  const children = node[item];
-  const list = Array.isArray(children) ? children : children === undefined ? [] : [children];
-  const ids = list.filter(isNode).map((child) => child.id).filter((id): id is string => typeof id === 'string');
-  const total = Number(node.total);
-  return { ids, total: Number.isFinite(total) ? total : ids.length };
+  const node = rootNamed(text, collection);
+  if (node === undefined) return { ids: [], total: 0 };
+  const ids = node.children.filter((child) => child.name === item).map((child) => child.attributes.id).filter((id): id is string => id !== undefined);
+  const total = Number(node.attributes.total);
+  return { ids, total: node.attributes.total !== undefined && Number.isFinite(total) ? total : ids.length };
 }
 
 /** The text of `<root><child>` (e.g. a participant's callBridge); undefined when absent or empty. */
 export function readChildText(text: string, root: string, child: string): string | undefined {
-  const node = parse(text)?.[root];
-  if (!isNode(node)) return undefined;
-  const value = node[child];
-  return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
+  const value = rootNamed(text, root)?.children.find((element) => element.name === child)?.text.trim();
+  return value === undefined || value === '' ? undefined : value;
 }
 
 /** The leaf elements of `<root>` as strings (e.g. /system/status); empty when there is no such root. */
 export function readLeaves(text: string, root: string): Record<string, string> {
-  const node = parse(text)?.[root];
-  const leaves: Record<string, string> = {};
-  if (!isNode(node)) return leaves;
-  for (const [key, value] of Object.entries(node)) if (typeof value === 'string') leaves[key] = value;
-  return leaves;
+  const node = rootNamed(text, root);
+  return node === undefined ? {} : leavesOf(node);
 }
 
 /** The `<item>` children of `<collection>` with their id and leaf elements, the total, and the collection's own attributes (e.g. `maximum`). */
 export function readItems(text: string, collection: string, item: string): { items: Array<Record<string, string>>; total: number; attributes: Record<string, string> } {
-  const node = parse(text)?.[collection];
-  if (!isNode(node)) return { items: [], total: 0, attributes: {} };
-  const attributes: Record<string, string> = {};
-  for (const [key, value] of Object.entries(node)) if (key !== item && typeof value === 'string') attributes[key] = value;
-  const children = node[item];
-  const list = Array.isArray(children) ? children : children === undefined ? [] : [children];
-  const items = list.filter(isNode).map((child) => {
-    const leaves: Record<string, string> = {};
-    for (const [key, value] of Object.entries(child)) if (typeof value === 'string') leaves[key] = value;
-    return leaves;
-  });
-  const total = Number(node.total);
-  return { items, total: Number.isFinite(total) ? total : items.length, attributes };
+  const node = rootNamed(text, collection);
+  if (node === undefined) return { items: [], total: 0, attributes: {} };
+  const items = node.children.filter((child) => child.name === item).map(leavesOf);
+  const total = Number(node.attributes.total);
+  return { items, total: node.attributes.total !== undefined && Number.isFinite(total) ? total : items.length, attributes: { ...node.attributes } };
 }
