@@ -67,20 +67,25 @@ export function readProfile(path: string): CpuProfile {
   return JSON.parse(readFileSync(path, 'utf8')) as CpuProfile;
 }
 
-export function summarize(profile: CpuProfile, options: SummaryOptions = {}): ProfileSummary {
-  const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
-  const selfUs = new Map<number, number>();
-  const from = options.fromEndMs === undefined ? -Infinity : profile.endTime - options.fromEndMs * 1000;
-  const to = options.toEndMs === undefined ? Infinity : profile.endTime - options.toEndMs * 1000;
+/**
+ * Each sample within the window (ms before the profile's end; absent: no bound) with the node it
+ * hit and the time it stands for (until the next sample).
+ */
+export function forEachSample(profile: CpuProfile, window: { fromEndMs?: number; toEndMs?: number }, visit: (nodeId: number, durationUs: number) => void): void {
+  const from = window.fromEndMs === undefined ? -Infinity : profile.endTime - window.fromEndMs * 1000;
+  const to = window.toEndMs === undefined ? Infinity : profile.endTime - window.toEndMs * 1000;
   let t = profile.startTime;
   for (let i = 0; i < profile.samples.length; i++) {
     t += profile.timeDeltas[i] ?? 0;
     if (t < from || t > to) continue;
-    // A sample stands for the time until the next one.
-    const duration = profile.timeDeltas[i + 1] ?? 0;
-    const id = profile.samples[i]!;
-    selfUs.set(id, (selfUs.get(id) ?? 0) + duration);
+    visit(profile.samples[i]!, profile.timeDeltas[i + 1] ?? 0);
   }
+}
+
+export function summarize(profile: CpuProfile, options: SummaryOptions = {}): ProfileSummary {
+  const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+  const selfUs = new Map<number, number>();
+  forEachSample(profile, options, (id, duration) => selfUs.set(id, (selfUs.get(id) ?? 0) + duration));
   const byFunction = new Map<string, { fn: string; where: string; us: number }>();
   const byModule = new Map<string, number>();
   let totalUs = 0;

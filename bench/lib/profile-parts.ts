@@ -3,7 +3,7 @@
 // journal, not for "native"); a `fallback` part (Node's own modules, say) only when no other part
 // claims any frame of the stack. Self time alone (cpuprofile.ts) names write*String or
 // fdatasync; this says who called them. Samples of idle time are left out.
-import { shortUrl, type CpuProfile } from './cpuprofile.js';
+import { forEachSample, shortUrl, type CpuProfile } from './cpuprofile.js';
 
 export interface Part {
   name: string;
@@ -40,21 +40,14 @@ export function timeByPart(profile: CpuProfile, parts: readonly Part[], window: 
     partOf.set(id, found);
     return found;
   };
-  const from = profile.endTime - window.fromEndMs * 1000;
-  const to = profile.endTime - window.toEndMs * 1000;
   const us = new Map<string, number>();
   let busy = 0;
-  let t = profile.startTime;
-  for (let i = 0; i < profile.samples.length; i++) {
-    t += profile.timeDeltas[i] ?? 0;
-    if (t < from || t > to) continue;
-    const duration = profile.timeDeltas[i + 1] ?? 0;
-    const id = profile.samples[i]!;
-    if (nodes.get(id)!.callFrame.functionName === '(idle)') continue;
+  forEachSample(profile, window, (id, duration) => {
+    if (nodes.get(id)!.callFrame.functionName === '(idle)') return;
     busy += duration;
     const name = part(id);
     us.set(name, (us.get(name) ?? 0) + duration);
-  }
+  });
   return {
     busyMs: Math.round(busy / 100) / 10,
     parts: [...us.entries()]
