@@ -6,7 +6,7 @@
 // records are on the disk itself (the CDR intake answers a CMS only then) asks durable(): every
 // caller waiting when one fdatasync starts shares it (group commit). A failed write (ENOSPC,
 // EIO) is undone and tried again, on a fresh handle, after SPOOL.writeRetryMs.
-import { closeSync, fdatasync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { syncFolder } from '../../folder-sync.js';
 import path from 'node:path';
@@ -30,10 +30,12 @@ interface SegmentFile {
  * that the thread goes on reading the next bodies meanwhile (they share the next sync).
  */
 function openInPlace(file: string): SegmentFile {
-  const fd = openSync(file, 'a');
+  // O_DSYNC: a write returns once its data (and the size it adds) is on the disk, in the same
+  // system call; the separate sync then has nothing left to do.
+  const fd = openSync(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_DSYNC, 0o644);
   return {
     write: async (buffer, offset, length) => ({ bytesWritten: writeSync(fd, buffer, offset, length) }),
-    datasync: () => new Promise<void>((resolve, reject) => fdatasync(fd, (error) => (error ? reject(error) : resolve()))),
+    datasync: async () => {},
     truncate: async (length) => ftruncateSync(fd, length),
     close: async () => closeSync(fd),
   };
