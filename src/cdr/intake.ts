@@ -26,7 +26,7 @@ export interface CdrIntakeOptions {
   dir: string;
   logger: Logger;
   maxBytes?: number;
-  /** Write with blocking calls (the receiver's own thread does nothing else; syncs still wait in libuv's pool). */
+  /** Write in place, each write synchronous to the disk (the receiver's own thread does nothing else). */
   inPlace?: boolean;
   /** Turns one body into events; a rejection is logged and the body counts as processed (it is not retried). */
   process: (body: IntakeBody) => Promise<void>;

@@ -25,9 +25,9 @@ interface SegmentFile {
 
 /**
  * The segment file written in place, for a writer whose thread does nothing else (the CDR
- * receiver's): a write to the page cache takes microseconds, so it is made at once instead of
- * hopping through libuv's pool; the sync, which waits for the disk, still runs in the pool, so
- * that the thread goes on reading the next bodies meanwhile (they share the next sync).
+ * receiver's, whose every record must be on disk before its answer): each write is a blocking
+ * O_DSYNC write that returns with the data on the disk, instead of a write and an fdatasync each
+ * hopping through libuv's pool. Bodies that arrived while it blocked are written together next.
  */
 function openInPlace(file: string): SegmentFile {
   // O_DSYNC: a write returns once its data (and the size it adds) is on the disk, in the same

@@ -53,7 +53,7 @@ export interface SpoolOptions {
   memoryBytes?: number;
   /** Called when the spool becomes full or has room again. */
   onFullChange?: (full: boolean) => void;
-  /** Write with blocking calls (syncs still wait in libuv's pool): only for a thread that does nothing else (the CDR receiver's). */
+  /** Write in place, each write synchronous to the disk (O_DSYNC): only for a thread that does nothing else (the CDR receiver's). */
   inPlace?: boolean;
   /** Drives the sync, cursor and write-retry timers; the real clock by default. */
   clock?: Clock;
