@@ -374,7 +374,9 @@ describe('delivery', () => {
     assert.equal(server.cdr.backlog(), 30 + 3);
     await until('a few answers', () => receiver.posts.length >= 3);
     server.world.endCall(callId);
-    assert.equal(server.cdr.backlog(), 30 + 3 + 3 - receiver.records().length);
+    // The one POST in flight may have been answered 200 here while the pusher has not read the answer yet.
+    const unseen = server.cdr.backlog() - (30 + 3 + 3 - receiver.records().length);
+    assert.ok(unseen === 0 || unseen === 1, `backlog off by ${unseen}`);
     await server.cdr.drained();
     assert.equal(receiver.posts.length, 36);
     assert.equal(receiver.maxInFlight, 1);
