@@ -167,6 +167,11 @@ export class CdrRecords {
     await this.#registrations?.remove(server, client);
   }
 
+  /** `cdr.register: true`: the daemon keeps its receiver listed on each CMS. */
+  get registers(): boolean {
+    return this.#registrations !== undefined;
+  }
+
   /** Undefined without `register: true`. */
   registration(server: string): CdrRegistrationView | null | undefined {
     if (this.#registrations === undefined) return undefined;

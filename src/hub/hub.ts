@@ -236,19 +236,14 @@ export class Hub {
 
   servers(): ServerView[] {
     const ownership = this.options.ownership;
-    const followed = [...this.followed.pipelines.values()].map((rt) => {
-      const view = followedView(rt, this.followed.health(rt.target.name) ?? null, ownership?.instance);
-      const registration = this.cdr?.registration(rt.target.name);
-      return registration === undefined ? view : { ...view, cdrRegistration: registration };
-    });
+    const followed = [...this.followed.pipelines.values()].map((rt) =>
+      followedView(rt, this.followed.health(rt.target.name) ?? null, ownership?.instance, this.cdr?.registration(rt.target.name)),
+    );
     if (!ownership) return followed;
     // Cluster mode: the servers another instance follows (or none yet) are listed too.
     const elsewhere: ServerView[] = [...this.configured.values()]
       .filter((target) => !this.followed.pipelines.has(target.name))
-      .map((target) => {
-        const view = standbyView(target, ownership.ownerOf(target.name), this.options.fleet?.calls(target.name)?.length ?? 0);
-        return this.cdr?.registration(target.name) === undefined ? view : { ...view, cdrRegistration: null };
-      });
+      .map((target) => standbyView(target, ownership.ownerOf(target.name), this.options.fleet?.calls(target.name)?.length ?? 0, this.cdr?.registers === true));
     return [...followed, ...elsewhere].sort((a, b) => a.name.localeCompare(b.name));
   }
 

@@ -25,7 +25,8 @@ export interface ServerView extends Omit<SessionStatus, 'state' | 'counters'> {
 }
 
 /** A server this process follows; `owner`: this instance's name in cluster mode. */
-export function followedView(pipeline: ServerPipeline, cms: CmsHealth | null, owner: string | undefined): ServerView {
+/** `cdrRegistration`: undefined without `cdr.register: true` (the field is left out then). */
+export function followedView(pipeline: ServerPipeline, cms: CmsHealth | null, owner: string | undefined, cdrRegistration?: CdrRegistrationView | null): ServerView {
   return {
     ...pipeline.session.status(),
     host: pipeline.target.host,
@@ -35,11 +36,12 @@ export function followedView(pipeline: ServerPipeline, cms: CmsHealth | null, ow
     restored: pipeline.state.restored,
     ...(owner !== undefined && { owner }),
     cms,
+    ...(cdrRegistration !== undefined && { cdrRegistration }),
   };
 }
 
 /** A server another instance follows (or nobody yet), with the calls its owner published. */
-export function standbyView(target: ServerTarget, owner: string | null, calls: number): ServerView {
+export function standbyView(target: ServerTarget, owner: string | null, calls: number, registering: boolean): ServerView {
   return {
     name: target.name,
     state: 'standby',
@@ -55,5 +57,6 @@ export function standbyView(target: ServerTarget, owner: string | null, calls: n
     restored: false,
     owner,
     cms: null,
+    ...(registering && { cdrRegistration: null }),
   };
 }

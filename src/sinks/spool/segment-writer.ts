@@ -6,7 +6,6 @@
 // records are on the disk itself (the CDR intake answers a CMS only then) asks durable(): every
 // caller waiting when one fdatasync starts shares it (group commit). A failed write (ENOSPC,
 // EIO) is undone and tried again, on a fresh handle, after SPOOL.writeRetryMs.
-import { closeSync, constants, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { syncFolder } from '../../folder-sync.js';
 import path from 'node:path';
@@ -14,32 +13,7 @@ import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../../clock.js';
 import { SPOOL } from '../../defaults.js';
 import { segmentName, type SpoolRecord } from './record.js';
-
-/** What the writer does with a segment file: a FileHandle, or the same calls made in place. */
-interface SegmentFile {
-  write(buffer: Buffer, offset: number, length: number): Promise<{ bytesWritten: number }>;
-  datasync(): Promise<void>;
-  truncate(length: number): Promise<void>;
-  close(): Promise<void>;
-}
-
-/**
- * The segment file written in place, for a writer whose thread does nothing else (the CDR
- * receiver's, whose every record must be on disk before its answer): each write is a blocking
- * O_DSYNC write that returns with the data on the disk, instead of a write and an fdatasync each
- * hopping through libuv's pool. Bodies that arrived while it blocked are written together next.
- */
-function openInPlace(file: string): SegmentFile {
-  // O_DSYNC: a write returns once its data (and the size it adds) is on the disk, in the same
-  // system call; the separate sync then has nothing left to do.
-  const fd = openSync(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_DSYNC, 0o644);
-  return {
-    write: async (buffer, offset, length) => ({ bytesWritten: writeSync(fd, buffer, offset, length) }),
-    datasync: async () => {},
-    truncate: async (length) => ftruncateSync(fd, length),
-    close: async () => closeSync(fd),
-  };
-}
+import { openInPlace, type SegmentFile } from './segment-file.js';
 
 /** Records of one segment, waiting for their write. */
 interface PendingGroup {
