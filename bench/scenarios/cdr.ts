@@ -25,7 +25,7 @@
 // under --cpu-prof takes one more fleet run, whose profile is summarised by function and by part
 // of the daemon (bench/lib/profile-parts.ts).
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
@@ -80,6 +80,8 @@ interface Run {
   simulatorCpu: number;
   /** This process (reads and parses the daemon's stdout; idle for the plain server). */
   readerCpu: number;
+  /** The receiving process's threads, busiest first: share of a core over the run. */
+  threads: { name: string; share: number }[];
   /** POSTs not answered 200 in the run (re-sent by the pusher). */
   failures: number;
   posts: number;
@@ -91,6 +93,30 @@ function cpuTicks(pid: number): { user: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return { user: Number(fields[11]), system: Number(fields[12]) };
+}
+
+/** utime + stime of each thread of a process, in clock ticks, by thread id (with its name). */
+function threadTicks(pid: number): Map<number, { name: string; ticks: number }> {
+  const threads = new Map<number, { name: string; ticks: number }>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      threads.set(Number(tid), { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), ticks: Number(fields[11]) + Number(fields[12]) });
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return threads;
+}
+
+/** Each thread's share of a core between two readings, busiest first ("main" is the thread whose id is the pid). */
+function threadShares(pid: number, before: Map<number, { name: string; ticks: number }>, after: Map<number, { name: string; ticks: number }>, seconds: number): { name: string; share: number }[] {
+  const tick = 100; // USER_HZ on Linux
+  return [...after]
+    .map(([tid, { name, ticks }]) => ({ name: tid === pid ? 'main' : name, share: (ticks - (before.get(tid)?.ticks ?? 0)) / tick / seconds }))
+    .filter((t) => t.share >= 0.01)
+    .sort((a, b) => b.share - a.share);
 }
 
 /** The daemon with its `cdr` section, its stdout read line by line as it streams. */
@@ -210,6 +236,7 @@ async function runOnce(rig: Rig, side: Side, count: number, calls: number): Prom
   const daemon = side.daemon?.();
   const lines0 = daemon?.cdrLines() ?? 0;
   const before = await rig.sim.call<CdrStats>('stats', { set, count });
+  const threads0 = threadTicks(pid);
   const cpu0 = { receiver: cpuSecondsOf(pid), ticks: cpuTicks(pid), sim: cpuSecondsOf(rig.sim.pid), reader: cpuSecondsOf(process.pid) };
   const burst = await rig.sim.call<{ t: number; records: number }>('burst', { set, count, calls, participants: PARTICIPANTS });
   if (burst.records !== count * calls * RECORDS_PER_CALL) throw new Error(`burst made ${burst.records} records, not ${count * calls * RECORDS_PER_CALL}`);
@@ -221,6 +248,7 @@ async function runOnce(rig: Rig, side: Side, count: number, calls: number): Prom
   }
   const cpu1 = { receiver: cpuSecondsOf(pid), ticks: cpuTicks(pid), sim: cpuSecondsOf(rig.sim.pid), reader: cpuSecondsOf(process.pid) };
   const ms = end - burst.t;
+  const threads = threadShares(pid, threads0, threadTicks(pid), ms / 1000);
   const after = drained.stats;
   const receiverSeconds = cpu1.receiver - cpu0.receiver;
   const ticks = cpu1.ticks.user - cpu0.ticks.user + (cpu1.ticks.system - cpu0.ticks.system);
@@ -235,6 +263,7 @@ async function runOnce(rig: Rig, side: Side, count: number, calls: number): Prom
     receiverCpu: receiverSeconds / (ms / 1000),
     simulatorCpu: (cpu1.sim - cpu0.sim) / (ms / 1000),
     readerCpu: (cpu1.reader - cpu0.reader) / (ms / 1000),
+    threads,
     failures: after.failures - before.failures,
     posts: after.posts - before.posts,
     load: Number(loadNow()),
@@ -242,7 +271,7 @@ async function runOnce(rig: Rig, side: Side, count: number, calls: number): Prom
 }
 
 const describeRun = (r: Run) =>
-  `${r.side.padEnd(6)} ${fmt.rate(r.recordsPerSecond).padStart(8)} (${r.records} in ${fmt.s(r.ms)}, ${r.posts} POSTs${r.failures ? `, ${r.failures} failed` : ''}; cpu ${fmt.pct(r.receiverCpu, 0)}, ${r.cpuPerRecordUs.toFixed(0)} µs/record of which system ${r.systemPerRecordUs.toFixed(0)}; simulator ${fmt.pct(r.simulatorCpu, 0)}, reader ${fmt.pct(r.readerCpu, 0)})`;
+  `${r.side.padEnd(6)} ${fmt.rate(r.recordsPerSecond).padStart(8)} (${r.records} in ${fmt.s(r.ms)}, ${r.posts} POSTs${r.failures ? `, ${r.failures} failed` : ''}; cpu ${fmt.pct(r.receiverCpu, 0)}, ${r.cpuPerRecordUs.toFixed(0)} µs/record of which system ${r.systemPerRecordUs.toFixed(0)}; threads ${r.threads.slice(0, 3).map((t) => `${t.name} ${fmt.pct(t.share, 0)}`).join(', ')}; simulator ${fmt.pct(r.simulatorCpu, 0)}, reader ${fmt.pct(r.readerCpu, 0)})`;
 
 /** `rounds` rounds of a run of every side, the order reversed every other round (A B, B A, …). */
 async function interleavedRuns(ctx: BenchContext, rig: Rig, label: string, sides: readonly Side[], rounds: number, count: number, calls: number, prepare: () => Promise<void> = async () => {}): Promise<Run[][]> {

@@ -19,8 +19,8 @@ export type ToWorker =
   | { t: 'servers'; known: string[]; followed: string[] }
   /** Start handing stored bodies over. */
   | { t: 'process' }
-  /** The main thread is done with a body (`keep`: it stays in the intake for the next start). */
-  | { t: 'done'; id: string; keep: boolean }
+  /** The main thread is done with these bodies (`keep`: it stays in the intake for the next start). */
+  | { t: 'done'; bodies: Array<{ id: string; keep: boolean }> }
   /** Report the figures now (a metrics scrape). */
   | { t: 'report' }
   | { t: 'close'; drainMs: number };
@@ -28,7 +28,8 @@ export type ToWorker =
 export type ToMain =
   | { t: 'listening'; url: string }
   | { t: 'failed'; message: string; code: string | null }
-  | { t: 'body'; body: IntakeBody }
+  /** Bodies on disk, to be turned into events (those of one event-loop turn: one message, not one each). */
+  | { t: 'bodies'; bodies: IntakeBody[] }
   /** A log line (pino JSON) for the main thread's logger. */
   | { t: 'log'; line: string }
   /** Answers given since the last report, [server, status, count], and the intake's backlog. */

@@ -6,6 +6,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { KeepForNextStart, type IntakeBody } from './intake.js';
+import { Outbox } from './outbox.js';
 import type { ToMain, ToWorker, WorkerSettings } from './receiver-messages.js';
 
 export interface ReceiverThreadOptions extends WorkerSettings {
@@ -34,10 +35,13 @@ export class ReceiverThread {
   #closed: Promise<void> | undefined;
   /** Waiting for the thread's next report. */
   #reported: Array<() => void> = [];
+  /** Bodies done with, told to the thread once per turn. */
+  readonly #done: Outbox<{ id: string; keep: boolean }>;
 
   private constructor(worker: Worker, options: ReceiverThreadOptions) {
     this.#worker = worker;
     this.#options = options;
+    this.#done = new Outbox((bodies) => this.#post({ t: 'done', bodies }));
   }
 
   /** Resolves once the thread listens; rejects with why it cannot. */
@@ -111,18 +115,9 @@ export class ReceiverThread {
 
   #receive(message: ToMain): void {
     switch (message.t) {
-      case 'body': {
-        const { id } = message.body;
-        this.#options.process(message.body).then(
-          () => this.#post({ t: 'done', id, keep: false }),
-          (error: unknown) => {
-            const keep = error instanceof KeepForNextStart;
-            if (!keep) this.#options.log.error({ server: message.body.server, error: (error as Error).message }, 'processing a CDR body failed; it is not retried');
-            this.#post({ t: 'done', id, keep });
-          },
-        );
+      case 'bodies':
+        for (const body of message.bodies) this.#processBody(body);
         return;
-      }
       case 'log':
         this.#log(message.line);
         return;
@@ -136,6 +131,17 @@ export class ReceiverThread {
       case 'closed':
         return;
     }
+  }
+
+  #processBody(body: IntakeBody): void {
+    this.#options.process(body).then(
+      () => this.#done.add({ id: body.id, keep: false }),
+      (error: unknown) => {
+        const keep = error instanceof KeepForNextStart;
+        if (!keep) this.#options.log.error({ server: body.server, error: (error as Error).message }, 'processing a CDR body failed; it is not retried');
+        this.#done.add({ id: body.id, keep });
+      },
+    );
   }
 
   /** A pino line of the thread, written by the main logger (its level, and secrets masked). */

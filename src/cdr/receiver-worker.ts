@@ -6,6 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import { CdrIntake, KeepForNextStart, type IntakeBody } from './intake.js';
+import { Outbox } from './outbox.js';
 import { startCdrReceiver, type CdrReceiverOptions } from './receiver.js';
 import type { ToMain, ToWorker, WorkerSettings } from './receiver-messages.js';
 
@@ -21,6 +22,7 @@ let followed = new Set<string>();
 const waiting = new Map<string, { resolve: () => void; reject: (error: Error) => void }>();
 /** Answers since the last report, by `server\tstatus`. */
 let answers = new Map<string, number>();
+const ready = new Outbox<IntakeBody>((bodies) => send({ t: 'bodies', bodies }));
 
 const intake = await CdrIntake.open({
   dir: settings.intakeDir,
@@ -29,7 +31,7 @@ const intake = await CdrIntake.open({
   process: (body: IntakeBody) =>
     new Promise<void>((resolve, reject) => {
       waiting.set(body.id, { resolve, reject });
-      send({ t: 'body', body });
+      ready.add(body);
     }),
 });
 
@@ -74,13 +76,14 @@ port.on('message', (message: ToWorker) => {
     case 'report':
       report();
       return;
-    case 'done': {
-      const entry = waiting.get(message.id);
-      waiting.delete(message.id);
-      if (message.keep) entry?.reject(new KeepForNextStart());
-      else entry?.resolve();
+    case 'done':
+      for (const { id, keep } of message.bodies) {
+        const entry = waiting.get(id);
+        waiting.delete(id);
+        if (keep) entry?.reject(new KeepForNextStart());
+        else entry?.resolve();
+      }
       return;
-    }
     case 'close':
       void (async () => {
         clearInterval(reporter);

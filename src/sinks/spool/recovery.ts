@@ -36,7 +36,8 @@ export async function recover(dir: string, logger: Logger): Promise<RecoveredSpo
       await unlink(path.join(dir, segmentName(seq))).catch(() => {});
       continue;
     }
-    segments.set(seq, (await stat(path.join(dir, segmentName(seq)))).size);
+    const file = path.join(dir, segmentName(seq));
+    segments.set(seq, await dataEnd(file, (await stat(file)).size));
   }
   const kept = [...segments.keys()];
   const first = kept[0];
@@ -48,7 +49,8 @@ export async function recover(dir: string, logger: Logger): Promise<RecoveredSpo
 
   const last = kept[kept.length - 1];
   if (last !== undefined) {
-    const trimmed = await trimTornTail(path.join(dir, segmentName(last)), segments.get(last)!);
+    const file = path.join(dir, segmentName(last));
+    const trimmed = await trimTornTail(file, segments.get(last)!, (await stat(file)).size);
     if (trimmed !== segments.get(last)) {
       logger.warn(
         { spool: dir, segment: last, droppedBytes: segments.get(last)! - trimmed },
@@ -71,9 +73,48 @@ export async function recover(dir: string, logger: Logger): Promise<RecoveredSpo
   return { segments, cursor, count, bytes, nextSeg };
 }
 
-async function trimTornTail(file: string, size: number): Promise<number> {
+/**
+ * Where a segment's records end: its size, or, for a segment made ahead of time full of zeros
+ * (segment-prealloc.ts; its last byte is a zero), its first zero byte. Records are JSON lines,
+ * which never hold one, and in-place writes are made one after the other, each waited for: what
+ * follows the first zero was never acknowledged.
+ */
+async function dataEnd(file: string, size: number): Promise<number> {
+  if (size === 0) return 0;
+  const fh = await open(file, 'r');
+  try {
+    const last = Buffer.alloc(1);
+    await fh.read(last, 0, 1, size - 1);
+    if (last[0] !== 0) return size;
+    const chunk = Buffer.allocUnsafe(SPOOL.readChunkBytes);
+    for (let at = 0; at < size; ) {
+      const { bytesRead } = await fh.read(chunk, 0, Math.min(chunk.length, size - at), at);
+      if (bytesRead === 0) break;
+      const zero = chunk.subarray(0, bytesRead).indexOf(0);
+      if (zero !== -1) return at + zero;
+      at += bytesRead;
+    }
+    return size;
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Drops a record cut short at `size` (the end of the data); returns the new end. A file larger
+ * than its data (made ahead of time) keeps its size: the torn bytes are zeroed instead.
+ */
+async function trimTornTail(file: string, size: number, fileSize: number): Promise<number> {
   if (size === 0) return 0;
   const fh = await open(file, 'r+');
+  const cut = async (keep: number): Promise<number> => {
+    if (keep === size) return keep;
+    if (fileSize > size) {
+      await fh.write(Buffer.alloc(size - keep), 0, size - keep, keep);
+      await fh.datasync();
+    } else await fh.truncate(keep);
+    return keep;
+  };
   try {
     let end = size;
     const chunk = Buffer.allocUnsafe(64 * 1024);
@@ -81,15 +122,10 @@ async function trimTornTail(file: string, size: number): Promise<number> {
       const start = Math.max(0, end - chunk.length);
       const { bytesRead } = await fh.read(chunk, 0, end - start, start);
       const nl = chunk.subarray(0, bytesRead).lastIndexOf(10);
-      if (nl !== -1) {
-        const keep = start + nl + 1;
-        if (keep !== size) await fh.truncate(keep);
-        return keep;
-      }
+      if (nl !== -1) return await cut(start + nl + 1);
       end = start;
     }
-    await fh.truncate(0);
-    return 0;
+    return await cut(0);
   } finally {
     await fh.close();
   }

@@ -14,6 +14,7 @@ import type { Clock, TimerHandle } from '../../clock.js';
 import { SPOOL } from '../../defaults.js';
 import { segmentName, type SpoolRecord } from './record.js';
 import { openInPlace, type SegmentFile } from './segment-file.js';
+import { SegmentPreparer } from './segment-prealloc.js';
 
 /** Records of one segment, waiting for their write. */
 interface PendingGroup {
@@ -31,7 +32,7 @@ export interface SegmentWriterOptions {
   firstSegment: number;
   /** A segment is sealed once the next record would take it past this size. */
   segmentBytes: number;
-  /** Write in place (openInPlace): only for a thread that does nothing else. */
+  /** Write in place (openInPlace), into segments made ahead of time: only for a thread that does nothing else. */
   inPlace?: boolean;
   /** `bytes` more of the queued records are on disk, in queue order. */
   onWritten: (bytes: number) => void;
@@ -66,12 +67,18 @@ export class SegmentWriter {
   #newFile = false;
   /** Bytes written since open (what a sync that starts now covers). */
   #writtenTotal = 0;
+  /** In place: the next segment's file, made ahead of time. */
+  readonly #preparer: SegmentPreparer | undefined;
 
   constructor(options: SegmentWriterOptions) {
     this.#options = options;
     this.#segments = options.segments;
     this.#tailSeg = options.firstSegment;
     this.#openSeg = options.firstSegment;
+    if (options.inPlace) {
+      this.#preparer = new SegmentPreparer(options.dir, options.segmentBytes, options.logger);
+      this.#preparer.prepare();
+    }
   }
 
   /** The segment being written: those before it are sealed. */
@@ -242,8 +249,9 @@ export class SegmentWriter {
       }
       this.#openSeg = group.seg;
       const file = path.join(this.#options.dir, segmentName(group.seg));
-      this.#fh = this.#options.inPlace ? openInPlace(file) : await open(file, 'a');
-      if (!this.#segments.has(group.seg)) {
+      const size = this.#segments.get(group.seg);
+      this.#fh = this.#preparer ? await this.#openInPlace(file, size) : await open(file, 'a');
+      if (size === undefined) {
         this.#segments.set(group.seg, 0);
         this.#newFile = true;
       }
@@ -261,7 +269,9 @@ export class SegmentWriter {
       try {
         let written = 0;
         while (written < buffer.length) {
+          const tw = performance.now();
           const { bytesWritten } = await this.#fh.write(buffer, written, buffer.length - written);
+          const X: any = (globalThis as any).XP; if (X) { X.wtime.push(performance.now() - tw); X.groups.push(take); }
           written += bytesWritten;
         }
       } catch (error) {
@@ -277,6 +287,12 @@ export class SegmentWriter {
       this.#markDirty();
       this.#options.onWritten(buffer.length);
     }
+  }
+
+  /** A segment written before (`size` known) goes on where it ends; a new one is the file prepared for it. */
+  async #openInPlace(file: string, size: number | undefined): Promise<SegmentFile> {
+    if (size === undefined) await this.#preparer!.take(file);
+    return openInPlace(file, size ?? 0);
   }
 
   #markDirty(): void {
