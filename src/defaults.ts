@@ -157,6 +157,11 @@ export const CDR = Object.freeze({
   maxBodyBytes: 4 * 1024 * 1024,
   /** Bodies stored and not yet turned into events, at most; above it POSTs get 503 and the CMS re-sends later. */
   intakeMaxBytes: 256 * 1024 * 1024,
+  /**
+   * One intake segment file. Each is made ahead of time full of zeros (sinks/spool/segment-prealloc.ts),
+   * so this much is written once more per segment, in the background; a few thousand bodies each.
+   */
+  intakeSegmentBytes: 4 * 1024 * 1024,
   /** Records taken from the intake per round, and in processing at once over all servers. */
   intakeBatchRecords: 256,
   intakeInFlightRecords: 4_096,

@@ -70,7 +70,13 @@ export class CdrIntake {
   }
 
   static async open(options: CdrIntakeOptions): Promise<CdrIntake> {
-    const spool = await Spool.open({ dir: options.dir, maxBytes: options.maxBytes ?? CDR.intakeMaxBytes, logger: options.logger, ...(options.inPlace && { inPlace: true }) });
+    const spool = await Spool.open({
+      dir: options.dir,
+      maxBytes: options.maxBytes ?? CDR.intakeMaxBytes,
+      segmentBytes: CDR.intakeSegmentBytes,
+      logger: options.logger,
+      ...(options.inPlace && { inPlace: true }),
+    });
     if (spool.backlog > 0) options.logger.info({ bodies: spool.backlog }, 'CDR bodies received before the last stop and not yet processed: processing them first');
     return new CdrIntake(spool, options);
   }
