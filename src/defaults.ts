@@ -162,6 +162,13 @@ export const CDR = Object.freeze({
    * so this much is written once more per segment, in the background; a few thousand bodies each.
    */
   intakeSegmentBytes: 4 * 1024 * 1024,
+  /**
+   * A receiver thread that failed is started again after this long, doubled while each new one
+   * fails within threadStableMs of its start (up to the max), back to the min once one lasted.
+   */
+  threadRestartMinMs: 1_000,
+  threadRestartMaxMs: 30_000,
+  threadStableMs: 60_000,
   /** Records taken from the intake per round, and in processing at once over all servers. */
   intakeBatchRecords: 256,
   intakeInFlightRecords: 4_096,

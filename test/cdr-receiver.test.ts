@@ -167,6 +167,41 @@ describe('CDR receiver', () => {
     assert.equal((await second.stop()).code, 0);
   });
 
+  it('the receiver\'s thread fails: it is started again, the feed is untouched, and every record still arrives once', async () => {
+    const rig = await setUp('cdr-thread-fails');
+    // The thread fails after its 4th 200: the readiness POST and three records.
+    const daemon = rig.start({ CMS_EVENTS_TEST_CDR_THREAD_FAIL_AFTER: '4' });
+    await daemon.waitForEvent((e) => e.type === 'server.connected', 'the server live', 15_000);
+    await rig.ready();
+    const session = randomUUID();
+    const records = callRecords(newCallScript(session, 1, 2));
+    // As a CMS does: each record sent until it is answered 200 (no answer while the thread is down).
+    let refused = 0;
+    for (const r of records) {
+      await waitFor(
+        async () => {
+          const status = await postCdr(rig.url(), cdrBody(session, [r])).catch(() => 0);
+          if (status !== 200) refused++;
+          return status === 200;
+        },
+        `record ${r.recordIndex} answered 200`,
+        20_000,
+        100,
+      );
+    }
+    await daemon.waitForEvent((e) => e.type === 'cdr.callEnd', 'cdr.callEnd', 15_000);
+    assert.ok(refused > 0, 'the thread was down for a while');
+    assert.ok(daemon.stderr().includes('the CDR receiver\'s thread stopped') && daemon.stderr().includes('the CDR receiver\'s thread runs again'));
+    const events = recordEvents(daemon.events);
+    assert.deepEqual(events.map((e) => e.recordIndex), records.map((r) => r.recordIndex), 'every record once, in order');
+    // The ids learnt before the failure are still given to the leg's later records.
+    const legEnds = events.filter((e) => e.type === 'cdr.callLegEnd');
+    assert.ok(legEnds.length > 0 && legEnds.every((e) => e.participantId !== undefined && e.callId !== undefined));
+    // The events feed never noticed.
+    assert.equal(daemon.events.filter((e) => e.type === 'server.disconnected').length, 0);
+    assert.equal((await daemon.stop()).code, 0);
+  });
+
   it('a body stored before a crash and never processed is processed first at the next start', async () => {
     const rig = await setUp('cdr-intake');
     const session = randomUUID();

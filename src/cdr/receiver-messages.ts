@@ -12,6 +12,8 @@ export interface WorkerSettings {
     maxBodyBytes?: number;
     answerDelayMs?: number;
   };
+  /** Fault injection for tests only: the thread fails (an uncaught error) after this many 200s. */
+  failAfterAnswers?: number;
 }
 
 export type ToWorker =

@@ -15,6 +15,8 @@ export interface ReceiverThreadOptions extends WorkerSettings {
   log: Logger;
   /** Answers given since the last report: [server ('' before it is known), status, count]. */
   onAnswers: (answers: Array<[string, string, number]>) => void;
+  /** The thread ended without being closed (a failure in it): the listener is gone with it. */
+  onExit?: (code: number) => void;
 }
 
 const LEVELS: Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
@@ -46,7 +48,7 @@ export class ReceiverThread {
 
   /** Resolves once the thread listens; rejects with why it cannot. */
   static start(options: ReceiverThreadOptions): Promise<ReceiverThread> {
-    const { process: _process, log: _log, onAnswers: _onAnswers, ...settings } = options;
+    const { process: _process, log: _log, onAnswers: _onAnswers, onExit: _onExit, ...settings } = options;
     const worker = startWorker(settings);
     const thread = new ReceiverThread(worker, options);
     return new Promise((resolve, reject) => {
@@ -56,7 +58,10 @@ export class ReceiverThread {
         if (message.t === 'listening') {
           thread.#url = message.url;
           worker.off('error', failed);
-          worker.on('error', (error) => options.log.error({ error: error.message }, 'the CDR receiver\'s thread failed; CMSs get no answer until the daemon restarts (they keep their records)'));
+          worker.on('error', (error) => options.log.error({ error: error.message }, 'the CDR receiver\'s thread failed'));
+          worker.on('exit', (code) => {
+            if (thread.#closed === undefined) options.onExit?.(code);
+          });
           resolve(thread);
         } else if (message.t === 'failed') {
           const error = new Error(message.message) as NodeJS.ErrnoException;

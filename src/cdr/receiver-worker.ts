@@ -44,6 +44,11 @@ const receiverOptions: CdrReceiverOptions = {
   onAnswer: (server, status) => {
     const key = `${server ?? ''}\t${status}`;
     answers.set(key, (answers.get(key) ?? 0) + 1);
+    if (status === 200 && settings.failAfterAnswers !== undefined && --settings.failAfterAnswers === 0) {
+      setImmediate(() => {
+        throw new Error('the CDR receiver\'s thread fails on purpose (CMS_EVENTS_TEST_CDR_THREAD_FAIL_AFTER)');
+      });
+    }
   },
 };
 

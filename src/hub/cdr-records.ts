@@ -10,7 +10,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { CdrConfig } from '../cdr/config.js';
 import { KeepForNextStart, type IntakeBody } from '../cdr/intake.js';
 import { parseCdrBody } from '../cdr/parse.js';
-import { ReceiverThread } from '../cdr/receiver-thread.js';
+import { ReceiverSupervisor } from '../cdr/receiver-supervisor.js';
 import { SetAside } from '../cdr/set-aside.js';
 import type { CmsClient } from '../control/cms-client.js';
 import { CdrRegistrations, isOurEntry, type CdrRegistrationView } from './cdr-registration.js';
@@ -47,8 +47,8 @@ export class CdrRecords {
   readonly #options: CdrRecordsOptions;
   readonly #log: Logger;
   readonly #setAside: SetAside;
-  /** The listener and the intake, on a thread of their own. */
-  #thread: ReceiverThread | undefined;
+  /** The listener and the intake, on a thread of their own (started again if it fails). */
+  #thread: ReceiverSupervisor | undefined;
   /** Followed here (POSTs are taken), and configured (cluster mode: followed anywhere; else undefined: the followed ones). */
   readonly #followed = new Set<string>();
   #configured: Set<string> | undefined;
@@ -84,7 +84,7 @@ export class CdrRecords {
     if (options.config.register) {
       this.#registrations = new CdrRegistrations({ urlOf: (server) => this.receiverUrl(server)!, token: options.token, log: this.#log });
     }
-    const thread = (): ReceiverThread | undefined => this.#thread;
+    const thread = (): ReceiverSupervisor | undefined => this.#thread;
     new Gauge({
       name: 'cms_events_cdr_intake_backlog',
       help: 'CDR bodies stored and not yet turned into events (as of the receiver\'s last report, about every second)',
@@ -109,7 +109,8 @@ export class CdrRecords {
   async start(): Promise<void> {
     const { config, stateDir } = this.#options;
     try {
-      this.#thread = await ReceiverThread.start({
+      const failAfter = process.env.CMS_EVENTS_TEST_CDR_THREAD_FAIL_AFTER;
+      this.#thread = await ReceiverSupervisor.start({
         intakeDir: path.join(stateDir, 'cdr-intake'),
         receiver: {
           host: config.listen.host,
@@ -119,6 +120,7 @@ export class CdrRecords {
           ...(config.maxBodyBytes !== undefined && { maxBodyBytes: config.maxBodyBytes }),
           ...(process.env.CMS_EVENTS_TEST_CDR_ANSWER_DELAY_MS && { answerDelayMs: Number(process.env.CMS_EVENTS_TEST_CDR_ANSWER_DELAY_MS) }),
         },
+        ...(failAfter && { failAfterAnswers: Number(failAfter) }),
         process: (body) => this.#process(body),
         log: this.#log,
         onAnswers: (answers) => {
