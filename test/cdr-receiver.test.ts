@@ -202,6 +202,28 @@ describe('CDR receiver', () => {
     assert.equal((await daemon.stop()).code, 0);
   });
 
+  it('a CMS with several POSTs in flight and lost answers: records may arrive out of order and twice, each is announced once', async () => {
+    const rig = await setUp('cdr-in-flight');
+    Object.assign(rig.sim.switches, { cdrPostsInFlight: 4, cdrRetryMs: 50 });
+    const daemon = rig.start();
+    await daemon.waitForEvent((e) => e.type === 'server.connected', 'the server live', 15_000);
+    await rig.ready();
+    rig.sim.cdr.addReceiver(rig.url());
+    rig.sim.cdr.loseAnswers(5);
+    rig.sim.cdr.burst(6, 2);
+    await rig.sim.cdr.drained(20_000);
+    const { records, failures } = rig.sim.cdr.stats();
+    assert.ok(failures >= 5, 'the lost answers were sent again');
+    await waitFor(() => recordEvents(daemon.events).length >= records, `${records} records announced`, 15_000);
+    const events = recordEvents(daemon.events);
+    const indexes = events.map((e) => e.recordIndex);
+    assert.deepEqual([...indexes].sort((a, b) => a - b), Array.from({ length: records }, (_, i) => i + 1), 'every record once');
+    assert.equal(new Set(events.map((e) => e.id)).size, events.length);
+    assert.ok(events.every((e) => e.session === events[0]!.session && (e.type === 'cdr.callStart' || e.type === 'cdr.callEnd' || e.callLegId !== undefined)));
+    assert.match(await rig.metrics(), /cms_events_cdr_duplicates_total\{server="cms-a"\} [1-9]/);
+    assert.equal((await daemon.stop()).code, 0);
+  });
+
   it('a body stored before a crash and never processed is processed first at the next start', async () => {
     const rig = await setUp('cdr-intake');
     const session = randomUUID();

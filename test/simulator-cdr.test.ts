@@ -1,7 +1,7 @@
 // The simulated CMS's CDR side over real sockets: REST /system/cdrReceivers (list, add up to
 // four, get, change, delete, unknown ids), and the records POSTed to a plain node:http receiver,
 // read with the daemon's own CDR parser: the CMS order of a call's records, recordIndex and
-// correlatorIndex, one POST in flight, re-sending after a non-200 or lost answer, the
+// correlatorIndex, one POST in flight (or several: cdrPostsInFlight), re-sending after a non-200 or lost answer, the
 // cdrConnectionFailure alarm while a receiver is down, buffer overflow, batching, the callBridge
 // attribute, two receivers, burst(), and close() ending the pushers.
 import assert from 'node:assert/strict';
@@ -472,6 +472,26 @@ describe('delivery', () => {
     assert.deepEqual(receiver.posts[3]?.records.map((r) => r.type), ['callLegEnd', 'callEnd']);
     const body = receiver.posts[0]?.body ?? '';
     assert.equal(body.match(/<record /g)?.length, 3);
+  });
+
+  test('cdrPostsInFlight: several POSTs at once, each on a connection of its own; a refused one is sent again, every record delivered once', async () => {
+    const server = await cdrSimulator({ cdrPostsInFlight: 3 });
+    const receiver = await new Receiver().listen();
+    // Answers come late, so that POSTs pile up; the 4th is refused once.
+    receiver.answer = async (n) => {
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      return n === 3 ? 500 : 200;
+    };
+    server.cdr.addReceiver(receiver.url());
+    server.cdr.burst(2, 2);
+    await server.cdr.drained();
+    assert.equal(receiver.maxInFlight, 3);
+    assert.ok(receiver.connections >= 3, `${receiver.connections} connections`);
+    const delivered = receiver.records().map((r) => r.recordIndex);
+    assert.deepEqual([...delivered].sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i + 1), 'every record once');
+    assert.notDeepEqual(delivered, [...delivered].sort((a, b) => a - b), 'the refused record arrived after later ones');
+    assert.deepEqual(server.cdr.stats(), { posts: 21, delivered: 20, failures: 1, discarded: 0, records: 20 });
+    assert.equal(server.cdr.backlog(), 0);
   });
 
   test('the callBridge attribute: off by default, a stable GUID of its own, its callBridges id in a cluster', async () => {

@@ -1,13 +1,14 @@
 // Delivery of CDRs to one receiver, as a CMS does it: the records generated for the receiver wait
-// in a bounded buffer and leave in order, up to cdrRecordsPerPost per POST, one POST in flight at
-// a time over one keep-alive connection (an undici Client). A record is delivered only when its
+// in a bounded buffer and leave in order, up to cdrRecordsPerPost per POST, cdrPostsInFlight POSTs
+// (1 by default) in flight at a time over keep-alive connections (an undici Pool, a connection per
+// POST in flight). A record is delivered only when its
 // POST is answered 200; any other answer, a refused, reset or timed-out connection, or an answer
 // loseAnswers() swallows, puts the POST's records back at the front, and they leave again, the
 // same records with the same recordIndex, cdrRetryMs later. When the buffer is full the oldest
 // waiting record is discarded and the record waiting after it carries the count in
 // numPreceedingRecordsMissing. Whether the receiver can be reached is reported to the list
 // (cdr-receivers.ts), which raises or clears the cdrConnectionFailure alarm.
-import { Client } from 'undici';
+import { Pool } from 'undici';
 import type { Clock, TimerHandle } from '../clock.js';
 import { recordsBody, type CdrEntry, type CdrRecord } from './cdr-records.js';
 import type { SimulatorSwitches } from './switches.js';
@@ -112,15 +113,15 @@ export class CdrPusher {
   lastProblem: string | undefined;
   private target: { uri: string; origin: string; path: string };
   private readonly waiting = new EntryQueue();
-  private inFlight: CdrEntry[] | undefined;
+  /** The POSTs in flight, each by its controller (a settled POST whose controller is gone is ignored). */
+  private readonly inFlight = new Map<AbortController, CdrEntry[]>();
   private nextIndex = 1;
   /** Records discarded while nothing waited to carry the count. */
   private missing = 0;
-  private client: Client | undefined;
-  /** The cdrVerifyReceiverTls the client was made with. */
+  private client: Pool | undefined;
+  /** The cdrVerifyReceiverTls and cdrPostsInFlight the client was made with. */
   private clientVerifies = false;
-  /** The POST in flight's; a settled POST whose controller is no longer this one is ignored. */
-  private abort: AbortController | undefined;
+  private clientConnections = 1;
   private retry: TimerHandle | undefined;
   private closed = false;
 
@@ -138,7 +139,9 @@ export class CdrPusher {
 
   /** Records generated for this receiver and not answered 200 yet (those in flight included). */
   get backlog(): number {
-    return this.waiting.length + (this.inFlight?.length ?? 0);
+    let count = this.waiting.length;
+    for (const batch of this.inFlight.values()) count += batch.length;
+    return count;
   }
 
   /** Gives the record its recordIndex; discards the oldest waiting record if the buffer is full. */
@@ -158,17 +161,17 @@ export class CdrPusher {
     counters.records += 1;
   }
 
-  /** Sends the next POST, unless one is in flight or waits for its retry. */
+  /** Sends the next POSTs, as many as may be in flight, unless a retry is due first. */
   kick(): void {
-    if (this.closed || this.inFlight || this.retry || this.waiting.length === 0) return;
-    const most = this.host.switches.cdrRecordsPerPost;
-    const batch: CdrEntry[] = [];
-    while (batch.length < most && this.waiting.length > 0) batch.push(this.waiting.shift() as CdrEntry);
-    // A record tied to the next one (a call's last callLegEnd) waits for the next POST rather than leave without it.
-    const last = batch[batch.length - 1] as CdrEntry;
-    if (batch.length > 1 && last.record.tiedToNext && this.waiting.length > 0) this.waiting.unshiftAll([batch.pop() as CdrEntry]);
-    this.inFlight = batch;
-    this.post(batch);
+    while (!this.closed && !this.retry && this.waiting.length > 0 && this.inFlight.size < this.host.switches.cdrPostsInFlight) {
+      const most = this.host.switches.cdrRecordsPerPost;
+      const batch: CdrEntry[] = [];
+      while (batch.length < most && this.waiting.length > 0) batch.push(this.waiting.shift() as CdrEntry);
+      // A record tied to the next one (a call's last callLegEnd) waits for the next POST rather than leave without it.
+      const last = batch[batch.length - 1] as CdrEntry;
+      if (batch.length > 1 && last.record.tiedToNext && this.waiting.length > 0) this.waiting.unshiftAll([batch.pop() as CdrEntry]);
+      this.post(batch);
+    }
   }
 
   /** PUT uri=: the records go to the new URI from now on, whatever was in flight is sent again there. */
@@ -194,28 +197,35 @@ export class CdrPusher {
     return { uri, ...target };
   }
 
-  /** Abandons the POST in flight (its records wait again, first) and the retry timer; a new connection next time. */
+  /** Abandons the POSTs in flight (their records wait again, first, in order) and the retry timer; new connections next time. */
   private stop(): void {
-    this.abort?.abort();
-    this.abort = undefined;
-    if (this.inFlight) this.waiting.unshiftAll(this.inFlight);
-    this.inFlight = undefined;
+    const batches = [...this.inFlight].map(([controller, batch]) => {
+      controller.abort();
+      return batch;
+    });
+    this.inFlight.clear();
+    const entries = batches.flat();
+    while (this.waiting.length > 0) entries.push(this.waiting.shift() as CdrEntry);
+    for (const entry of entries.sort((a, b) => a.recordIndex - b.recordIndex)) this.waiting.push(entry);
     this.host.clock.clearTimeout(this.retry);
     this.retry = undefined;
     this.dropConnection();
   }
 
-  private connection(): Client {
+  private connection(): Pool {
     const verify = this.host.switches.cdrVerifyReceiverTls;
-    if (this.client && (this.client.closed || this.client.destroyed || this.clientVerifies !== verify)) this.dropConnection();
+    const connections = this.host.switches.cdrPostsInFlight;
+    if (this.client && (this.client.closed || this.client.destroyed || this.clientVerifies !== verify || this.clientConnections !== connections)) this.dropConnection();
     if (!this.client || this.client.closed || this.client.destroyed) {
-      this.client = new Client(this.target.origin, {
+      this.client = new Pool(this.target.origin, {
+        connections,
         connect: { rejectUnauthorized: verify, timeout: POST_TIMEOUT_MS },
         headersTimeout: POST_TIMEOUT_MS,
         bodyTimeout: POST_TIMEOUT_MS,
         keepAliveTimeout: KEEP_ALIVE_MS,
       });
       this.clientVerifies = verify;
+      this.clientConnections = connections;
     }
     return this.client;
   }
@@ -229,7 +239,7 @@ export class CdrPusher {
   private post(batch: CdrEntry[]): void {
     const host = this.host;
     const controller = new AbortController();
-    this.abort = controller;
+    this.inFlight.set(controller, batch);
     const body = recordsBody(host.session, host.callBridge(), batch);
     host.counters.posts += 1;
     let request;
@@ -245,24 +255,25 @@ export class CdrPusher {
       })
       .then(
         (status) => {
-          if (this.abort === controller) this.answered(status);
+          if (this.inFlight.has(controller)) this.answered(controller, status);
         },
         (error: unknown) => {
-          if (this.abort === controller) this.failed(describe(error), true);
+          // UND_ERR_DESTROYED: the connections were dropped here (a lost answer of another POST), not refused.
+          const problem = describe(error);
+          if (this.inFlight.has(controller)) this.failed(controller, problem, problem !== 'UND_ERR_DESTROYED');
         },
       );
   }
 
-  private answered(status: number): void {
-    this.abort = undefined;
-    if (status !== 200) return this.failed(`answered ${status}`, false);
+  private answered(controller: AbortController, status: number): void {
+    if (status !== 200) return this.failed(controller, `answered ${status}`, false);
     if (this.host.loseAnswer()) {
       // As if the connection died before the answer was read: the receiver sees it close.
       this.dropConnection();
-      return this.failed('answer lost (loseAnswers)', false);
+      return this.failed(controller, 'answer lost (loseAnswers)', false);
     }
-    const delivered = this.inFlight?.length ?? 0;
-    this.inFlight = undefined;
+    const delivered = this.inFlight.get(controller)!.length;
+    this.inFlight.delete(controller);
     this.lastProblem = undefined;
     this.host.counters.delivered += delivered;
     this.host.reachable(this, true);
@@ -271,13 +282,15 @@ export class CdrPusher {
   }
 
   /** `connecting`: the receiver could not be connected to (refused, reset, timed out), as opposed to an answer other than 200. */
-  private failed(problem: string, connecting: boolean): void {
-    this.abort = undefined;
+  private failed(controller: AbortController, problem: string, connecting: boolean): void {
     this.host.counters.failures += 1;
     this.lastProblem = problem;
-    if (this.inFlight) this.waiting.unshiftAll(this.inFlight);
-    this.inFlight = undefined;
+    // Its records wait again, first (those of other POSTs in flight may be delivered meanwhile: then
+    // they reach the receiver out of order, as they would from such a CMS).
+    this.waiting.unshiftAll(this.inFlight.get(controller)!);
+    this.inFlight.delete(controller);
     if (connecting) this.host.reachable(this, false);
+    if (this.retry) return;
     this.retry = this.host.clock.setTimeout(() => {
       this.retry = undefined;
       this.kick();

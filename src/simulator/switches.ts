@@ -46,6 +46,12 @@ export interface SimulatorSwitches {
   /** CDR: the most records one POST to a receiver carries (1: one record per POST). */
   cdrRecordsPerPost: number;
   /**
+   * CDR: POSTs to one receiver in flight at once, each on a connection of its own (1: the next
+   * leaves once the last is answered). Unknown whether a CMS ever sends more than one; with more,
+   * answers and re-sends can reach the receiver out of order.
+   */
+  cdrPostsInFlight: number;
+  /**
    * CDR: records a receiver's buffer holds waiting (those in flight not counted); when it is full
    * the oldest waiting record is discarded and the next one sent says so in numPreceedingRecordsMissing.
    */
@@ -84,6 +90,7 @@ export const DEFAULT_SWITCHES: Readonly<SimulatorSwitches> = Object.freeze({
   dialOutAnswerMs: 0,
   listRemoteParticipants: false,
   cdrRecordsPerPost: 1,
+  cdrPostsInFlight: 1,
   cdrBufferRecords: 10_000,
   cdrRetryMs: 1000,
   cdrCallBridgeAttribute: false,
@@ -116,6 +123,7 @@ const CHECKS: Record<keyof SimulatorSwitches, [Check, string]> = {
   dialOutAnswerMs: [isCount(0), 'an integer >= 0'],
   listRemoteParticipants: [isBoolean, 'a boolean'],
   cdrRecordsPerPost: [isCount(1), 'an integer >= 1'],
+  cdrPostsInFlight: [(v) => isCount(1)(v) && (v as number) <= 16, 'an integer from 1 to 16'],
   cdrBufferRecords: [isCount(1), 'an integer >= 1'],
   cdrRetryMs: [isCount(0), 'an integer >= 0'],
   cdrCallBridgeAttribute: [isBoolean, 'a boolean'],
