@@ -83,6 +83,15 @@ test('one record, no callBridge (unclustered), a gap, and an unknown record type
   ]);
 });
 
+test('CRLF line ends, an encoding declaration, and whitespace or a byte order mark before it', () => {
+  const text = `<?xml version="1.0" encoding="UTF-8"?>\r\n<records session="${SESSION}">\r\n  <record type="callStart" time="2026-12-03T10:00:00Z" recordIndex="1" correlatorIndex="0">\r\n    <call id="c-1"><name>R&amp;D</name><ownerName></ownerName></call>\r\n  </record>\r\n</records>\r\n`;
+  for (const variant of [text, `\uFEFF${text}`, `\r\n  ${text}`]) {
+    const parsed = parseCdrBody(variant);
+    assert.ok(parsed.ok, parsed.ok ? '' : parsed.problem);
+    assert.deepEqual(parsed.records.map((r) => [r.type, r.elementId, r.fields]), [['callStart', 'c-1', { name: 'R&D', ownerName: '' }]]);
+  }
+});
+
 test('bodies that are not CDR documents are refused with a reason, never thrown', () => {
   const problems = [
     ['not xml at all', 'not well-formed XML'],

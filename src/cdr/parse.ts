@@ -71,7 +71,9 @@ const whole = (value: string | undefined): number | null => (value !== undefined
 export function parseCdrBody(text: string): ParsedCdrBody {
   let root: Element | undefined;
   try {
-    root = readXmlTree(text);
+    // Whitespace (or a byte order mark) before the XML declaration is tolerated, as receivers
+    // commonly do; strict XML allows nothing there.
+    root = readXmlTree(text.trimStart());
   } catch (error) {
     return { ok: false, problem: `not well-formed XML (${(error as Error).message.split('\n')[0]})` };
   }
