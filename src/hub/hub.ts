@@ -16,8 +16,9 @@ import { HandlerRegistry, type Handler } from './handlers.js';
 import { createLogger } from './logger.js';
 import { createHubMetrics, type HubMetrics } from './metrics.js';
 import { MeetingHosts } from './meeting-hosts.js';
-import { followedView, standbyView, type ServerView } from './server-view.js';
-import type { FleetObserver, FleetView, FollowedServer, OwnedServers, ServerOwnership } from './ownership.js';
+import { followedView, type ServerView } from './server-view.js';
+import type { FleetView, ServerOwnership } from './ownership.js';
+import { ClusterServers, fleetObserver } from './cluster-servers.js';
 import { diffServers } from './server-diff.js';
 import { FollowedServers } from './followed-servers.js';
 import { SinkFanout, type EventTap } from './sink-fanout.js';
@@ -69,8 +70,8 @@ export class Hub {
   private pruned = false;
   private sampler: NodeJS.Timeout | undefined;
   private applying: Promise<void> = Promise.resolve();
-  /** Cluster mode: every configured server, whether this process follows it or not. */
-  private readonly configured = new Map<string, ServerTarget>();
+  /** Cluster mode: every configured server, and what the hub shows of those followed elsewhere. */
+  private readonly cluster: ClusterServers | undefined;
   private started = false;
   private stopped = false;
 
@@ -115,6 +116,9 @@ export class Hub {
       models: () => this.models,
       cdr: () => this.cdr,
     });
+    if (options.ownership) {
+      this.cluster = new ClusterServers({ ownership: options.ownership, fleet: options.fleet, followed: this.followed, cdr: () => this.cdr, stopped: () => this.stopped });
+    }
   }
 
   /** Registers a handler for one event type, or '*' for all; returns a function that removes it. */
@@ -142,8 +146,8 @@ export class Hub {
       this.cdr = await cdrRecordsFromConfig(this.config.cdr, { baseDir, stateDir, origin: this.options.configFile ?? 'config', clustered: this.options.ownership !== undefined }, { hub: this.cdrHubSide(), logger: this.logger, registry: this.metrics.registry });
       await this.cdr.start();
     }
-    await this.options.ownership?.start(this.ownedServers());
-    await this.options.fleet?.start(this.fleetObserver());
+    if (this.cluster) await this.options.ownership?.start(this.cluster.ownedServers());
+    await this.options.fleet?.start(fleetObserver(this.followed, this.meetingModel, this.fanout));
     this.sampler = setInterval(() => {
       const now = Date.now();
       for (const rt of this.followed.pipelines.values()) rt.sample(now);
@@ -184,7 +188,12 @@ export class Hub {
 
   /** Applies a new server list as a diff; untouched servers are not interrupted. */
   applyServers(targets: ServerTarget[]): Promise<void> {
-    if (this.options.ownership) return this.applyOwnedServers(this.options.ownership, targets);
+    const cluster = this.cluster;
+    if (cluster) {
+      // The configured list is kept whole; which of them run is the ownership's call.
+      this.applying = this.applying.then(() => (this.stopped ? undefined : cluster.apply(targets)));
+      return this.applying;
+    }
     this.applying = this.applying.then(async () => {
       if (this.stopped) return;
       const diff = diffServers(new Map([...this.followed.pipelines].map(([name, rt]) => [name, rt.target])), targets);
@@ -239,12 +248,9 @@ export class Hub {
     const followed = [...this.followed.pipelines.values()].map((rt) =>
       followedView(rt, this.followed.health(rt.target.name) ?? null, ownership?.instance, this.cdr?.registration(rt.target.name)),
     );
-    if (!ownership) return followed;
+    if (!this.cluster) return followed;
     // Cluster mode: the servers another instance follows (or none yet) are listed too.
-    const elsewhere: ServerView[] = [...this.configured.values()]
-      .filter((target) => !this.followed.pipelines.has(target.name))
-      .map((target) => standbyView(target, ownership.ownerOf(target.name), this.options.fleet?.calls(target.name)?.length ?? 0, this.cdr?.registers === true));
-    return [...followed, ...elsewhere].sort((a, b) => a.name.localeCompare(b.name));
+    return [...followed, ...this.cluster.standbyViews()].sort((a, b) => a.name.localeCompare(b.name));
   }
 
   /**
@@ -255,7 +261,7 @@ export class Hub {
   cms(server: string): CmsClient | undefined {
     const context = this.followed.context(server);
     if (context !== undefined) return context.cms;
-    const target = this.configured.get(server);
+    const target = this.cluster?.configured.get(server);
     if (target === undefined) return undefined;
     let client = this.followed.clients.get(server);
     if (client === undefined) this.followed.clients.set(server, (client = new CmsClient({ target })));
@@ -264,9 +270,9 @@ export class Hub {
 
   calls(server: string): CallView[] | undefined {
     const local = this.followed.pipelines.get(server)?.session.calls();
-    if (local !== undefined || !this.configured.has(server)) return local;
+    if (local !== undefined || !this.cluster?.configured.has(server)) return local;
     // Cluster mode, a server another instance follows: as its owner published it.
-    return this.options.fleet?.calls(server) ?? [];
+    return this.cluster.calls(server);
   }
 
   /** The meetings across bridges: each callCorrelator once, with its calls and deduplicated participants. */
@@ -293,86 +299,18 @@ export class Hub {
   /** True when every server's feed is live; in cluster mode, every server this instance follows is live and every server has an owner. */
   ready(): boolean {
     for (const rt of this.followed.pipelines.values()) if (rt.session.status().state !== 'live') return false;
-    const ownership = this.options.ownership;
-    if (ownership) {
-      for (const name of this.configured.keys()) {
-        const owner = ownership.ownerOf(name);
-        if (owner === null) return false;
-        // Held here but not followed yet (its takeover is under way): not ready either.
-        if (owner === ownership.instance && !this.followed.pipelines.has(name)) return false;
-      }
-    }
-    return true;
-  }
-
-  /** Cluster mode: the configured list is kept whole; which of them run is the ownership's call. */
-  private applyOwnedServers(ownership: ServerOwnership, targets: ServerTarget[]): Promise<void> {
-    this.applying = this.applying.then(async () => {
-      if (this.stopped) return;
-      const diff = diffServers(this.configured, targets);
-      this.configured.clear();
-      for (const target of targets) this.configured.set(target.name, target);
-      await Promise.all([
-        // A server this instance follows that left the list: its calls end here (it still holds the lease).
-        ...diff.removed.filter((name) => this.followed.pipelines.has(name)).map((name) => this.followed.stop(name, 'removed from configuration', { endCalls: true })),
-        ...diff.changed
-          .filter((target) => this.followed.pipelines.has(target.name))
-          .map(async (target) => {
-            const previous = this.followed.pipelines.get(target.name)!;
-            await this.followed.stop(target.name, 'configuration changed');
-            await this.followed.start(target, { state: previous.state, journal: previous.journal, replay: [], ...(previous.fence && { fence: previous.fence }) }, previous.mayAct);
-          }),
-      ]);
-      this.cdr?.setConfigured(targets.map((t) => t.name));
-      ownership.setServers(targets.map((t) => t.name));
-    });
-    return this.applying;
+    return this.cluster?.settled() ?? true;
   }
 
   /** What the CDR receiver may know of the servers. */
   private cdrHubSide(): CdrHubSide {
     return {
-      knows: (server) => (this.options.ownership ? this.configured.has(server) : this.followed.pipelines.has(server)),
+      knows: (server) => (this.cluster ? this.cluster.configured.has(server) : this.followed.pipelines.has(server)),
       client: (server) => this.cms(server),
       followed: (server) => {
         const pipeline = this.followed.pipelines.get(server);
         if (pipeline === undefined || (pipeline.mayAct !== undefined && !pipeline.mayAct())) return undefined;
         return { state: pipeline.state, announce: (events) => pipeline.announce(events) };
-      },
-    };
-  }
-
-  /** What the fleet view tells this hub of the servers other instances follow. */
-  private fleetObserver(): FleetObserver {
-    return {
-      loaded: (server, calls) => {
-        if (!this.followed.pipelines.has(server)) this.meetingModel.restore(server, calls);
-      },
-      observe: (server, events, live) => {
-        if (this.followed.pipelines.has(server)) return; // followed here: the local pipeline says it
-        const out = this.meetingModel.apply(server, events);
-        if (live) this.fanout.tapOnly(out);
-      },
-    };
-  }
-
-  /** What the ownership layer may do with this hub's servers. */
-  private ownedServers(): OwnedServers {
-    return {
-      follow: async (name, start, mayAct) => {
-        const target = this.configured.get(name);
-        if (target === undefined || this.stopped) return undefined;
-        await this.followed.stop(name, 'taken over again');
-        await this.followed.start(target, start, mayAct);
-        const pipeline = this.followed.pipelines.get(name)!;
-        const followed: FollowedServer = { name, get state() { return pipeline.state; }, settled: () => pipeline.settled() };
-        return followed;
-      },
-      unfollow: (name, reason) => this.followed.stop(name, reason),
-      retire: (name) => this.followed.stop(name, 'removed from configuration', { endCalls: true }),
-      settled: async (name) => {
-        const pipeline = this.followed.pipelines.get(name);
-        if (pipeline) await pipeline.drained();
       },
     };
   }
