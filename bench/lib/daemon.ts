@@ -1,12 +1,21 @@
 // The real daemon, `bin/cms-events run --config FILE`, as a child process: its config file,
 // its HTTP API, and its stdout (the NDJSON events) read through a pipe.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SimServerInfo } from '../sim-process.js';
 import { freePort } from '../../test/helpers/daemon.js';
 import { spawnChild, type BenchProcess } from './child.js';
 import { LineReader } from './lines.js';
+
+/**
+ * Folders made here for a daemon's config and state: a scenario may start another daemon on one
+ * (`dir`) after the first stopped, so they go when the benchmark process ends, not with the daemon.
+ */
+const madeHere: string[] = [];
+process.once('exit', () => {
+  for (const dir of madeHere) rmSync(dir, { recursive: true, force: true });
+});
 
 export interface ApiServer {
   name: string;
@@ -45,7 +54,8 @@ export async function startRealDaemon(options: {
   /** The config's `cluster` section (cluster mode); absent: a single process. */
   cluster?: { nats: string; instance: string; leaseSeconds: number };
 }): Promise<RealDaemon> {
-  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'cms-events-bench-'));
+  let dir = options.dir;
+  if (dir === undefined) madeHere.push((dir = mkdtempSync(join(tmpdir(), 'cms-events-bench-'))));
   const port = await freePort();
   const config = join(dir, 'config.json');
   writeFileSync(
