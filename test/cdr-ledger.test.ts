@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { parseCdrBody } from '../src/cdr/parse.js';
 import { ServerState, decodeModel, encodeModel, replayEvents, type CdrDocument, type CdrRecordEvent, type CmsEvent } from '../src/state/index.js';
 import { eventLine } from '../src/state/event-line.js';
+import { MAX_KNOWN } from '../src/state/cdr-ledger.js';
 import { callRecords, cdrBody, newCallScript, type NumberedRecord } from './helpers/cdr-bodies.js';
 
 let seq = 0;
@@ -58,6 +59,18 @@ test('ids learnt from a leg\'s earlier records, forgotten once it ended; recordi
   const [start, stop] = state.applyCdr(recording) as CdrRecordEvent[];
   assert.deepEqual([start!.recordingId, start!.callId, start!.callLegId, start!.participantId], ['rec-1', live.callId, liveLeg.legId, liveLeg.groupId]);
   assert.deepEqual([stop!.recordingId, stop!.callId, stop!.callLegId, stop!.participantId], ['rec-1', live.callId, liveLeg.legId, liveLeg.groupId]);
+});
+
+test('legs whose end never came (lost in a gap) are forgotten oldest first beyond the limit: the stored model stays small', () => {
+  const state = fresh();
+  const legs = MAX_KNOWN + 50;
+  const start = (i: number) => ({ type: 'callLegStart', time: '2026-12-03T10:00:00Z', recordIndex: i + 1, correlatorIndex: i, missingBefore: 0, element: 'callLeg', elementId: `leg-${i}`, fields: { groupId: `p-${i}`, call: `c-${i}` } });
+  state.applyCdr({ session: 's1', callBridge: null, records: Array.from({ length: legs }, (_, i) => start(i)) });
+  const known = state.extras().cdr!.known;
+  assert.equal(known.length, MAX_KNOWN);
+  assert.equal(known[0]![0], 'leg-50', 'the oldest went first');
+  const [end] = state.applyCdr({ session: 's1', callBridge: null, records: [{ ...start(legs - 1), type: 'callLegEnd', recordIndex: legs + 1, fields: {} }] }) as CdrRecordEvent[];
+  assert.deepEqual([end!.participantId, end!.callId], [`p-${legs - 1}`, `c-${legs - 1}`], 'a recent leg is still known');
 });
 
 test('a gap comes just before its record; unknown record types are still announced', () => {

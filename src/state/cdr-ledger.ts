@@ -58,8 +58,13 @@ export interface StoredCdr {
 const MAX_SESSIONS = 4;
 /** Indexes kept above the contiguous mark (records that came out of order) before the mark jumps over a hole. */
 const MAX_ABOVE = 1_000;
-/** Legs, recordings and streams whose ids are remembered; the oldest go first (a leg never ended). */
-const MAX_KNOWN = 50_000;
+/**
+ * Legs, recordings and streams whose ids are remembered; the oldest go first. A leg whose end was
+ * never received (discarded by the CMS: a gap) stays until then. Well above what one CMS carries
+ * at once (a few thousand legs), and kept small because the list is in the stored model, which is
+ * written every second while records come (10,000 entries: about 1.7 MB).
+ */
+export const MAX_KNOWN = 10_000;
 
 const text = (value: CdrValue | undefined): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
 
