@@ -162,33 +162,40 @@ export class CdrCalls {
   }
 
   private recording(state: CallState, on: boolean): void {
-    if (on === (state.recording !== undefined)) return;
-    if (!on) {
-      const id = (state.recording as Activity).id;
-      delete state.recording;
-      this.emit('recordingEnd', () => endOfXml('recording', id));
-      return;
-    }
-    const recording = { id: randomUUID(), legId: randomUUID() };
-    state.recording = recording;
-    this.started(state);
-    const path = `spaces/${state.facts.coSpace}/${pathTime(this.clock.now())}`;
-    this.emit('recordingStart', () => recordingStartXml(recording.id, { path, recorderUrl: 'https://recorder.example.com:8443', callId: state.facts.id, callLegId: recording.legId }));
+    this.activity(state, 'recording', on, (recording) =>
+      recordingStartXml(recording.id, {
+        path: `spaces/${state.facts.coSpace}/${pathTime(this.clock.now())}`,
+        recorderUrl: 'https://recorder.example.com:8443',
+        callId: state.facts.id,
+        callLegId: recording.legId,
+      }),
+    );
   }
 
   private streaming(state: CallState, on: boolean): void {
-    if (on === (state.streaming !== undefined)) return;
+    this.activity(state, 'streaming', on, (streaming) =>
+      streamingStartXml(streaming.id, {
+        streamUrl: `rtmp://stream.example.com/live/${slug(state.facts.name)}`,
+        streamerUrl: 'https://streamer.example.com:8443',
+        callId: state.facts.id,
+        callLegId: streaming.legId,
+      }),
+    );
+  }
+
+  /** A recording or stream of the call starts (with a leg of its own) or ends: its start and end records. */
+  private activity(state: CallState, kind: 'recording' | 'streaming', on: boolean, startXml: (activity: Activity) => string): void {
+    if (on === (state[kind] !== undefined)) return;
     if (!on) {
-      const id = (state.streaming as Activity).id;
-      delete state.streaming;
-      this.emit('streamingEnd', () => endOfXml('streaming', id));
+      const id = (state[kind] as Activity).id;
+      delete state[kind];
+      this.emit(`${kind}End`, () => endOfXml(kind, id));
       return;
     }
-    const streaming = { id: randomUUID(), legId: randomUUID() };
-    state.streaming = streaming;
+    const activity = { id: randomUUID(), legId: randomUUID() };
+    state[kind] = activity;
     this.started(state);
-    const streamUrl = `rtmp://stream.example.com/live/${slug(state.facts.name)}`;
-    this.emit('streamingStart', () => streamingStartXml(streaming.id, { streamUrl, streamerUrl: 'https://streamer.example.com:8443', callId: state.facts.id, callLegId: streaming.legId }));
+    this.emit(`${kind}Start`, () => startXml(activity));
   }
 
   private participantAdded(call: CallRecord, participant: ParticipantRecord): void {
