@@ -6,7 +6,7 @@
 // `call`), so the ids each leg, recording and stream showed are remembered until it ends and
 // given to its later records. All of it is kept with the server's model (stored-model.ts), so a
 // restart or a takeover announces nothing again and still knows the ids.
-import type { CdrGapEvent, CdrRecordEvent, CdrValue, CmsEvent } from './events.js';
+import { isCdrEvent, type CdrGapEvent, type CdrRecordEvent, type CdrValue, type CmsEvent } from './events.js';
 import { isoTime } from './iso-time.js';
 
 /** One record as the CMS sent it (cdr/parse.ts reads them from a POST body). */
@@ -78,15 +78,9 @@ export class CdrLedger {
   readonly #options: CdrLedgerOptions;
   readonly #sessions: SessionMark[] = [];
   readonly #known = new Map<string, KnownIds>();
-  /** Moves with every record announced (the model writer tells a changed model by it). */
-  #revision = 0;
 
   constructor(options: CdrLedgerOptions) {
     this.#options = options;
-  }
-
-  get revision(): number {
-    return this.#revision;
   }
 
   /** The events of the records not announced yet, in the document's order (a gap just before its record). */
@@ -104,18 +98,16 @@ export class CdrLedger {
       }
       events.push(this.#recordEvent(record, document, base));
     }
-    if (events.length > 0) this.#revision++;
     return events;
   }
 
   /** Takes in an event this ledger (or an earlier run's) produced: journal replay, another owner's events. */
   fold(event: CmsEvent): void {
-    if (!event.type.startsWith('cdr.') || typeof (event as { session?: unknown }).session !== 'string') return;
+    if (!isCdrEvent(event) || typeof (event as { session?: unknown }).session !== 'string') return;
     const { session, recordIndex } = event as CdrRecordEvent;
     if (!Number.isSafeInteger(recordIndex)) return;
     note(this.#mark(session), recordIndex);
     if (event.type !== 'cdr.gap') this.#learn(event as CdrRecordEvent);
-    this.#revision++;
   }
 
   stored(): StoredCdr {

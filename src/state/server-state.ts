@@ -7,7 +7,7 @@
 // generation, and an entity counts as confirmed when it was last re-announced in the current
 // one. That makes beginResync() O(1) however many calls and participants are known.
 import type { CallFields, CallListEntry, RosterEntry } from '../protocol/index.js';
-import type { CallState, CallView, CmsEvent, ParticipantState, ServerAlarm } from './events.js';
+import { isCdrEvent, type CallState, type CallView, type CmsEvent, type ParticipantState, type ServerAlarm } from './events.js';
 import { newEventId } from './event-id.js';
 import { EventBuilder } from './event-builder.js';
 import type { CallRecord, ParticipantRecord } from './records.js';
@@ -91,7 +91,7 @@ export class ServerState {
     this.#cdr.restore(extras.cdr);
     for (const event of announcedSince) {
       if (event.type.startsWith('server.alarm.')) this.#alarms.fold(event);
-      else if (event.type.startsWith('cdr.')) this.#cdr.fold(event);
+      else if (isCdrEvent(event)) this.#cdr.fold(event);
     }
   }
 
