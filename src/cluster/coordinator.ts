@@ -264,6 +264,11 @@ export class ClusterOwnership implements ServerOwnership {
         return;
       }
       owned.followed = followed;
+      // Events NATS did not take never reached a sink: the server is given up, and whoever takes
+      // it next (this instance too) starts from what NATS holds and announces them once.
+      takeover.journal.onRefused(() => {
+        if (this.#owned.get(server) === owned) void this.#lose(server, 'journalRefused');
+      });
       this.#publisher?.track(server, key, followed, takeover.journal, lease, takeover.modelRevision);
       this.takeovers++;
       this.#log.info({ server, epoch: lease.epoch }, 'following the server: its lease is held here');
@@ -313,7 +318,7 @@ export class ClusterOwnership implements ServerOwnership {
     this.#clock.clearTimeout(owned.deadlineTimer);
   }
 
-  /** The lease is gone (or was never proven): stop at once; the next owner announces what follows. */
+  /** The lease is gone (or was never proven, or the journal refused lines): stop at once; the next owner announces what follows. */
   async #lose(server: string, reason: string): Promise<void> {
     const owned = this.#owned.get(server);
     if (owned === undefined) return;
@@ -321,7 +326,7 @@ export class ClusterOwnership implements ServerOwnership {
     this.#disarm(owned);
     owned.lease.abandon();
     this.#publisher?.untrack(server);
-    this.#log.warn({ server, reason }, 'stopped following the server: this instance cannot prove its lease');
+    this.#log.warn({ server, reason }, 'stopped following the server: the next owner announces what follows');
     await this.#hub?.unfollow(server, 'leaseLost');
   }
 

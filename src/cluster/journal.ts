@@ -5,9 +5,11 @@
 // lies after it (src/cluster/takeover.ts). The counterpart of the state folder's journal
 // (hub/model-journal.ts), in NATS so that another machine can read it.
 //
-// Publishes are not awaited on the message path: nats.js writes them to the connection in call
-// order, and what is written to the socket reaches NATS even if this process is killed right
-// after. Their acks only move `fromSeq` forward.
+// Publishes are not awaited on the message path (the CMS has its ack already): nats.js writes
+// them to the connection in call order. The pipeline hands a message's events to the sinks once
+// NATS confirmed its lines (hub/server-pipeline.ts): a line written to the socket is not yet in
+// the stream, and NATS going down then loses it. A refused line ends this owner's term for the
+// server (`onRefused`): it is taken over afresh from what NATS holds.
 import { headers } from '@nats-io/nats-core';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
@@ -36,6 +38,8 @@ export class NatsJournal implements EventJournal {
   /** Asked before a settled marker is written: everything applied was handed to the sinks. */
   #settled: (() => boolean) | undefined;
   #markPending = false;
+  #onRefused: (() => void) | undefined;
+  #refused = false;
 
   /** `startSeq`: the takeover marker's sequence (nothing of this owner lies before it). */
   constructor(js: JetStreamClient, subject: string, epoch: number, startSeq: number, log: Logger) {
@@ -55,39 +59,57 @@ export class NatsJournal implements EventJournal {
     this.#settled = settled;
   }
 
-  append(lines: readonly string[]): void {
+  /** Called once, the first time NATS refuses a line (its events never reached a sink). */
+  onRefused(callback: () => void): void {
+    this.#onRefused = callback;
+  }
+
+  /** Resolves once NATS holds every line; rejects if it refused one. */
+  append(lines: readonly string[]): Promise<void> {
     const h = headers();
     h.set(EPOCH_HEADER, this.#epoch);
     h.set(GENERATION_HEADER, String(this.#generation));
+    const written: Promise<void>[] = [];
     for (const line of lines) {
-      this.#js.publish(this.#subject, line, { headers: h }).then(
-        (ack) => {
-          if (ack.seq > this.#acked) this.#acked = ack.seq;
-          if (this.#failing) {
-            this.#failing = false;
-            this.#log.info('the journal in NATS takes writes again');
-          }
-        },
-        (error: unknown) => {
-          // The sinks still get the events; only a takeover in the next second could repeat or miss them.
-          if (!this.#failing) this.#log.error({ error: (error as Error).message }, 'writing the journal to NATS failed');
-          this.#failing = true;
-        },
+      written.push(
+        this.#js.publish(this.#subject, line, { headers: h }).then(
+          (ack) => {
+            if (ack.seq > this.#acked) this.#acked = ack.seq;
+            if (this.#failing) {
+              this.#failing = false;
+              this.#log.info('the journal in NATS takes writes again');
+            }
+          },
+          (error: unknown) => {
+            if (!this.#failing) this.#log.error({ error: (error as Error).message }, 'writing the journal to NATS failed: these events are left to the next owner of the server');
+            this.#failing = true;
+            if (!this.#refused) {
+              this.#refused = true;
+              this.#onRefused?.();
+            }
+            throw error;
+          },
+        ),
       );
     }
-    // The pipeline hands these lines to the sinks right after this call, in the same turn: by
-    // the next turn they are handed out (unless a sink is full: then the marker waits for the
-    // next lines). Publishes keep their order on the connection, so the marker follows them.
-    if (this.#settled !== undefined && !this.#markPending) {
-      this.#markPending = true;
-      setImmediate(() => {
-        this.#markPending = false;
-        if (this.#settled?.() !== true) return;
-        const marker = headers();
-        marker.set(SETTLED_HEADER, this.#epoch);
-        this.#js.publish(this.#subject, '', { headers: marker }).catch(() => undefined);
-      });
-    }
+    const all = written.length === 1 ? written[0]! : Promise.all(written).then(() => undefined);
+    // The pipeline hands these lines to the sinks once NATS holds them: a turn later, the marker
+    // says so (unless more waits, or a sink is full: then a later confirmation writes it).
+    // Publishes keep their order on the connection, so the marker follows the lines.
+    all.then(() => this.#markLater(), () => undefined);
+    return all;
+  }
+
+  #markLater(): void {
+    if (this.#settled === undefined || this.#markPending) return;
+    this.#markPending = true;
+    setImmediate(() => {
+      this.#markPending = false;
+      if (this.#settled?.() !== true) return;
+      const marker = headers();
+      marker.set(SETTLED_HEADER, this.#epoch);
+      this.#js.publish(this.#subject, '', { headers: marker }).catch(() => undefined);
+    });
   }
 
   /**

@@ -17,9 +17,13 @@ import type { ServerState } from '../state/server-state.js';
 import { AckGate, type ServerDispatcher } from './dispatcher.js';
 import type { SinkFanout } from './sink-fanout.js';
 
-/** Where each message's lines are written before any sink gets them (model-journal.ts; in cluster mode, NATS). */
+/**
+ * Where each message's lines are written before any sink gets them (model-journal.ts: written
+ * when append returns; in cluster mode NATS, cluster/journal.ts: written once the promise
+ * resolves, refused if it rejects).
+ */
 export interface EventJournal {
-  append(lines: readonly string[]): void;
+  append(lines: readonly string[]): void | Promise<void>;
 }
 
 export interface ServerPipelineParts {
@@ -67,6 +71,12 @@ export class ServerPipeline {
   #pending: CmsEvent[] | undefined;
   #pendingId: number | undefined;
   #pendingGate: AckGate | undefined;
+  /** Cluster mode: the last hand-out waiting for NATS to hold its journal lines (later ones queue behind it). */
+  #journalTail: Promise<void> | undefined;
+  /** Hand-outs waiting for their journal lines (they are not settled). */
+  #journalWaits = 0;
+  /** The journal refused lines: nothing after them goes to the sinks (the next owner announces it). */
+  #journalRefused = false;
   /** One object for every message that needs nothing but a write after its ack. */
   readonly #writeAfterAck: Delivery = { afterAck: (acked) => this.#flush(acked) };
 
@@ -119,7 +129,7 @@ export class ServerPipeline {
 
   /** True when every event applied to the model was handed to the sinks (what a stored model may claim). */
   settled(): boolean {
-    return this.#waiting === 0 && !this.#fanout.blocked;
+    return this.#waiting === 0 && this.#journalWaits === 0 && !this.#fanout.blocked;
   }
 
   /** Resolves once settled() (polled: a handover waits for this, nothing on the message path does). */
@@ -183,8 +193,40 @@ export class ServerPipeline {
     const lines = events.map(eventLine);
     // server.* events say what this run saw of the connection: after a restart they are not news.
     const journaled = lines.filter((_, k) => !events[k]!.type.startsWith('server.'));
-    if (journaled.length > 0) this.journal.append(journaled);
-    return this.#fanout.write(events, messageId, lines);
+    const written = journaled.length > 0 ? this.journal.append(journaled) : undefined;
+    if (written === undefined && this.#journalTail === undefined) return this.#fanout.write(events, messageId, lines);
+    return this.#afterJournal(written, events, messageId, lines);
+  }
+
+  /**
+   * Cluster mode: the events go to the sinks once NATS holds their lines, in order behind the
+   * hand-outs still waiting. Handed out before (as the publishes were once left unawaited), an
+   * event whose line NATS lost when it went down was unknown to the next owner, which announced
+   * it again. Lines refused end it: neither they nor anything after them go out here (server.*
+   * events excepted), and the journal's owner gives the server up (cluster/coordinator.ts), so
+   * that it is taken over afresh from what NATS holds.
+   */
+  #afterJournal(written: void | Promise<void>, events: readonly CmsEvent[], messageId: number | undefined, lines: string[]): Promise<void> {
+    this.#journalWaits++;
+    let sinkWait: Promise<void> | undefined;
+    const tail: Promise<void> = Promise.all([this.#journalTail, written])
+      .then(
+        () => {
+          // The lease may have ended while NATS had not confirmed: then these are the next owner's.
+          if (this.#journalRefused || (this.mayAct !== undefined && !this.mayAct())) this.#receiveFenced([...events]);
+          else sinkWait = this.#fanout.write(events, messageId, lines) ?? undefined;
+        },
+        () => {
+          this.#journalRefused = true;
+          this.#receiveFenced([...events]);
+        },
+      )
+      .finally(() => {
+        this.#journalWaits--;
+        if (this.#journalTail === tail) this.#journalTail = undefined;
+      });
+    this.#journalTail = tail;
+    return tail.then(() => sinkWait);
   }
 
   /** Past the lease: only server.* events go out (to the sinks alone); the rest is the next owner's to announce. */
