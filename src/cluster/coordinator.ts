@@ -10,14 +10,16 @@ import { hostname } from 'node:os';
 import type { ConnectionOptions } from '@nats-io/nats-core';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Histogram, Registry } from 'prom-client';
 import { realClock, sleep, type Clock, type TimerHandle } from '../clock.js';
 import type { ClusterConfig } from '../hub/config-schema.js';
 import type { FollowedServer, OwnedServers, ServerOwnership } from '../hub/ownership.js';
 import { openSharedObjects, type SharedObjects } from './buckets.js';
 import { serverKey } from './keys.js';
 import { Lease } from './lease.js';
+import { LeaseKeeper } from './lease-keeper.js';
 import { LeaseWatch } from './lease-watch.js';
+import { clusterMetrics } from './metrics.js';
 import { Membership } from './membership.js';
 import { ModelPublisher } from './model-publisher.js';
 import { connectNats, natsOptions } from './nats-connection.js';
@@ -45,8 +47,8 @@ export interface ClusterOwnershipOptions {
 interface Owned {
   lease: Lease;
   followed: FollowedServer | undefined;
-  renewTimer: TimerHandle | undefined;
-  deadlineTimer: TimerHandle | undefined;
+  /** Renews the lease and drops the server at its deadline (armed once the server is taken). */
+  keeper: LeaseKeeper | undefined;
   /** Being handed over: not dropped again, not re-taken. */
   releasing: boolean;
 }
@@ -111,32 +113,7 @@ export class ClusterOwnership implements ServerOwnership {
   }
 
   registerMetrics(registry: Registry): void {
-    const owned = () => this.#owned.size;
-    const takeovers = () => this.takeovers;
-    new Gauge({
-      name: 'cms_events_cluster_servers_owned',
-      help: 'Servers this instance holds the lease of (cluster mode)',
-      registers: [registry],
-      collect() {
-        this.set(owned());
-      },
-    });
-    new Counter({
-      name: 'cms_events_cluster_takeovers_total',
-      help: 'Servers this instance took over (their lease taken, their published model loaded) since start',
-      registers: [registry],
-      collect() {
-        this.reset();
-        this.inc(takeovers());
-      },
-    });
-    this.#renewSeconds = new Histogram({
-      name: 'cms_events_cluster_lease_renew_seconds',
-      help: 'Time a lease renewal took, by outcome (renewed, failed, lost)',
-      labelNames: ['outcome'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-      registers: [registry],
-    });
+    this.#renewSeconds = clusterMetrics(registry, { owned: () => this.#owned.size, takeovers: () => this.takeovers });
   }
 
   /** The servers this instance follows now. */
@@ -249,9 +226,18 @@ export class ClusterOwnership implements ServerOwnership {
         await lease.release().catch(() => undefined);
         return;
       }
-      const owned: Owned = { lease, followed: undefined, renewTimer: undefined, deadlineTimer: undefined, releasing: false };
+      const owned: Owned = { lease, followed: undefined, keeper: undefined, releasing: false };
       this.#owned.set(server, owned);
-      this.#armRenewal(server, owned);
+      owned.keeper = new LeaseKeeper({
+        lease,
+        leaseMs: shared.leaseMs,
+        clock: this.#clock,
+        now: this.#now,
+        onLost: () => {
+          if (this.#owned.get(server) === owned) void this.#lose(server, 'leaseLost');
+        },
+        observe: (outcome, seconds) => this.#renewSeconds?.observe({ outcome }, seconds),
+      });
       const takeover = await takeOver(shared, server, key, lease.epoch, this.#log);
       if (this.#owned.get(server) !== owned || !lease.valid()) return;
       const followed = await hub.follow(server, { ...takeover.start, fence: { epoch: lease.epoch, owner: this.instance } }, () => this.#mayAct(lease));
@@ -285,45 +271,12 @@ export class ClusterOwnership implements ServerOwnership {
     }
   }
 
-  /** Renewals every third of the lease; the server is dropped when one says the lease is gone, or at the local deadline. */
-  #armRenewal(server: string, owned: Owned): void {
-    const every = (this.#shared?.leaseMs ?? this.#configuredLeaseMs) / 3;
-    const armDeadline = (): void => {
-      this.#clock.clearTimeout(owned.deadlineTimer);
-      owned.deadlineTimer = this.#clock.setTimeout(() => {
-        if (!owned.lease.valid()) void this.#lose(server, 'leaseLost');
-        else armDeadline();
-      }, Math.max(1, owned.lease.remaining()));
-    };
-    const renew = (): void => {
-      owned.renewTimer = this.#clock.setTimeout(async () => {
-        if (this.#owned.get(server) !== owned || owned.releasing) return;
-        const sentAt = this.#now();
-        const outcome = await owned.lease.renew();
-        this.#renewSeconds?.observe({ outcome }, (this.#now() - sentAt) / 1_000);
-        if (outcome === 'lost') {
-          void this.#lose(server, 'leaseLost');
-          return;
-        }
-        if (outcome === 'renewed') armDeadline();
-        renew();
-      }, every);
-    };
-    armDeadline();
-    renew();
-  }
-
-  #disarm(owned: Owned): void {
-    this.#clock.clearTimeout(owned.renewTimer);
-    this.#clock.clearTimeout(owned.deadlineTimer);
-  }
-
   /** The lease is gone (or was never proven, or the journal refused lines): stop at once; the next owner announces what follows. */
   async #lose(server: string, reason: string): Promise<void> {
     const owned = this.#owned.get(server);
     if (owned === undefined) return;
     this.#owned.delete(server);
-    this.#disarm(owned);
+    owned.keeper?.disarm();
     owned.lease.abandon();
     this.#publisher?.untrack(server);
     this.#log.warn({ server, reason }, 'stopped following the server: the next owner announces what follows');
@@ -335,7 +288,7 @@ export class ClusterOwnership implements ServerOwnership {
     const owned = this.#owned.get(server);
     if (owned === undefined || owned.releasing) return;
     owned.releasing = true;
-    this.#clock.clearTimeout(owned.renewTimer);
+    owned.keeper?.stopRenewing();
     try {
       await this.#hub?.unfollow(server, reason);
       if (owned.followed !== undefined) {
@@ -345,7 +298,7 @@ export class ClusterOwnership implements ServerOwnership {
       }
     } finally {
       this.#publisher?.untrack(server);
-      this.#disarm(owned);
+      owned.keeper?.disarm();
       this.#owned.delete(server);
       await owned.lease.release().catch((error: unknown) => this.#log.warn({ server, error: (error as Error).message }, 'releasing the lease failed: it expires by itself'));
       this.#log.info({ server, reason }, 'server handed over');
