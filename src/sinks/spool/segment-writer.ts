@@ -269,9 +269,7 @@ export class SegmentWriter {
       try {
         let written = 0;
         while (written < buffer.length) {
-          const tw = performance.now();
           const { bytesWritten } = await this.#fh.write(buffer, written, buffer.length - written);
-          const X: any = (globalThis as any).XP; if (X) { X.wtime.push(performance.now() - tw); X.groups.push(take); }
           written += bytesWritten;
         }
       } catch (error) {
