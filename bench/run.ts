@@ -5,10 +5,11 @@
 //   node --import tsx bench/run.ts [--only NAME[,NAME]] [--quick] [--runs N] [--profile]
 //                                  [--base-port P] [--sim-processes N] [--out FILE] [--list]
 //                                  [--daemon-node-flags="--single-threaded-gc ..."]
+//                                  [--variant DIR]   (cdr: A/B against another built checkout)
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, release, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { killAllNow, stopAll } from './lib/child.js';
 import { setDaemonNodeFlags } from './lib/clients.js';
@@ -37,6 +38,7 @@ const { values } = parseArgs({
     'sim-processes': { type: 'string', default: '1' },
     out: { type: 'string', default: join(RESULTS_DIR, 'latest.json') },
     'daemon-node-flags': { type: 'string', default: '' },
+    variant: { type: 'string' },
     list: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -44,7 +46,7 @@ const { values } = parseArgs({
 
 if (values.help || values.list) {
   process.stdout.write(
-    'usage: node --import tsx bench/run.ts [--only NAME[,NAME]] [--quick] [--runs N] [--profile] [--base-port P] [--sim-processes N] [--out FILE] [--daemon-node-flags="FLAGS"]\n\nbenchmarks:\n' +
+    'usage: node --import tsx bench/run.ts [--only NAME[,NAME]] [--quick] [--runs N] [--profile] [--base-port P] [--sim-processes N] [--out FILE] [--daemon-node-flags="FLAGS"] [--variant DIR]\n\nbenchmarks:\n' +
       BENCHMARKS.map((b) => `  ${b.name.padEnd(10)} ${b.title}`).join('\n') +
       '\n',
   );
@@ -70,8 +72,13 @@ const ctx: BenchContext = {
   basePort: Number(values['base-port']),
   simProcesses: Math.max(1, Number(values['sim-processes'])),
   resultsDir: dirname(values.out!),
+  ...(values.variant !== undefined && { variant: resolve(values.variant) }),
   log,
 };
+if (ctx.variant !== undefined && !existsSync(join(ctx.variant, 'dist', 'index.js'))) {
+  process.stderr.write(`--variant ${ctx.variant}: no dist/index.js there (build that checkout first: npm ci, or npx tsc -p tsconfig.build.json with node_modules beside it)\n`);
+  process.exit(2);
+}
 
 function git(args: string[]): string {
   try {
@@ -139,7 +146,7 @@ const report = {
   startedAt: startedAt.toISOString(),
   seconds: Math.round((Date.now() - startedAt.getTime()) / 1000),
   command,
-  options: { quick: ctx.quick, runs: ctx.runs ?? null, profile: ctx.profile, basePort: ctx.basePort, simProcesses: ctx.simProcesses },
+  options: { quick: ctx.quick, runs: ctx.runs ?? null, profile: ctx.profile, basePort: ctx.basePort, simProcesses: ctx.simProcesses, variant: ctx.variant ?? null },
   machine: { ...info, loadAverageAtEnd: loadavg().map((l) => Math.round(l * 100) / 100) },
   rows,
   benchmarks: results,

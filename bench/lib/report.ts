@@ -15,6 +15,11 @@ export interface BenchContext {
   /** Simulator processes for the scale benchmark. */
   simProcesses: number;
   resultsDir: string;
+  /**
+   * Another checkout, built (its own dist/ and node_modules): the benchmarks that support it
+   * (cdr) also run its daemon, interleaved with this one's, for an A/B of a change.
+   */
+  variant?: string;
   log(message: string): void;
 }
 

@@ -24,6 +24,10 @@
 // interleaved with the measured daemon and the plain server; then the measured daemon afresh
 // under --cpu-prof takes one more fleet run, whose profile is summarised by function and by part
 // of the daemon (bench/lib/profile-parts.ts).
+// With --variant DIR (not part of the figures): an A/B of a change. The daemon of that checkout
+// (its own build) follows a third set of 20 servers with its stateDir on the same disk, and the
+// fleet run goes through this daemon, that one and the plain server, interleaved, for at least
+// 8 rounds: the per-round ratio this/variant (two identical builds came out 0.94–1.0).
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -131,7 +135,7 @@ interface CdrDaemon {
   stop(): Promise<void>;
 }
 
-async function startCdrDaemon(options: { servers: readonly SimServerInfo[]; dir: string; cdrPort: number; label: string; nodeFlags?: string[] }): Promise<CdrDaemon> {
+async function startCdrDaemon(options: { servers: readonly SimServerInfo[]; dir: string; cdrPort: number; label: string; nodeFlags?: string[]; checkout?: string }): Promise<CdrDaemon> {
   const httpPort = await freePort();
   const config = join(options.dir, `config-${Date.now()}.json`);
   writeFileSync(
@@ -145,7 +149,7 @@ async function startCdrDaemon(options: { servers: readonly SimServerInfo[]; dir:
       cdr: { listen: { host: '127.0.0.1', port: options.cdrPort }, token: TOKEN },
     }),
   );
-  const proc = spawnChild({ script: 'bin/cms-events', args: ['run', '--config', config], nodeFlags: options.nodeFlags, stdout: 'pipe', label: options.label });
+  const proc = spawnChild({ script: options.checkout ? join(options.checkout, 'bin', 'cms-events') : 'bin/cms-events', args: ['run', '--config', config], nodeFlags: options.nodeFlags, stdout: 'pipe', label: options.label });
   let lines = 0;
   let lastAt = 0;
   /** Lines awaited by the latency figure (registered before their POST is sent). */
@@ -443,6 +447,38 @@ async function parseCost(passes: number): Promise<Record<string, number>> {
   return Object.fromEntries(Object.entries(micros).map(([name, values]) => [name, round(median(values), 1)]));
 }
 
+/** --variant DIR: the fleet run through this build's daemon and the variant's, interleaved with the plain server. */
+async function variantRuns(ctx: BenchContext, rig: Rig, sides: { base: Side; plain: Side }, servers: SimServerInfo[], rounds: number, calls: number): Promise<Record<string, unknown>> {
+  const dir = mkdtempSync(join(tmpdir(), 'cms-events-bench-cdr-variant-'));
+  const port = await freePort();
+  let variant: CdrDaemon | undefined;
+  try {
+    variant = await startCdrDaemon({ servers, dir, cdrPort: port, label: 'daemon (cdr, variant)', checkout: ctx.variant! });
+    await rig.sim.call('receivers', { set: 'shm', uri: `http://127.0.0.1:${port}/cdr/{name}?token=${TOKEN}` });
+    const side: Side = { name: 'variant', set: 'shm', pid: () => variant!.proc.pid, daemon: () => variant! };
+    const order = [sides.base, side, sides.plain];
+    await interleavedRuns(ctx, rig, 'variant warm-up', order, 1, SERVERS, calls);
+    const [base, other, plain] = await interleavedRuns(ctx, rig, 'variant A/B', order, rounds, SERVERS, calls);
+    const perRound = base!.map((r, i) => r.recordsPerSecond / other![i]!.recordsPerSecond);
+    const figures = {
+      checkout: ctx.variant,
+      baseOverVariant: round(median(perRound), 3),
+      perRound: perRound.map((x) => round(x, 3)),
+      basePlain: round(compare(base!, plain!).ratio, 3),
+      variantPlain: round(compare(other!, plain!).ratio, 3),
+      cpuPerRecordUs: { base: round(median(base!.map((r) => r.cpuPerRecordUs)), 1), variant: round(median(other!.map((r) => r.cpuPerRecordUs)), 1) },
+    };
+    ctx.log(
+      `  variant A/B (${rounds} rounds): this build / variant ${fmt.ratio(figures.baseOverVariant)} (rounds ${figures.perRound.join(' ')}); ` +
+        `against plain: this build ${fmt.ratio(figures.basePlain)}, variant ${fmt.ratio(figures.variantPlain)}; CPU per record ${figures.cpuPerRecordUs.base} / ${figures.cpuPerRecordUs.variant} µs`,
+    );
+    return figures;
+  } finally {
+    await variant?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /**
  * --profile, not part of the figures. A breakdown: the fleet run through the daemon (stateDir on
  * disk, as measured), through a second daemon whose stateDir is on tmpfs (/dev/shm: fdatasync
@@ -537,7 +573,7 @@ export const cdr: Benchmark = {
     let rig: Rig | undefined;
     try {
       const sets = await sim.call<Record<string, SimServerInfo[]>>('start', {
-        sets: ctx.profile ? ['cms', 'raw', 'shm'] : ['cms', 'raw'],
+        sets: ctx.profile || ctx.variant ? ['cms', 'raw', 'shm'] : ['cms', 'raw'],
         servers: SERVERS,
         switches: { cdrRecordsPerPost: 1, cdrBufferRecords: 1_000_000, cdrRetryMs: 100 },
       });
@@ -578,6 +614,7 @@ export const cdr: Benchmark = {
           `event on stdout p50 ${fmt.ms(lat.eventMs.p50)} p99 ${fmt.ms(lat.eventMs.p99)} max ${fmt.ms(lat.eventMs.max)}; ${lat.eventBeforeAnswer} lines read before their 200`,
       );
 
+      if (ctx.variant) data.variant = await variantRuns(ctx, r, { base: daemonSide, plain: plainSide }, sets.shm!, Math.max(8, rounds), fleetCalls);
       if (ctx.profile) data.profile = await profileRuns(ctx, r, { disk: daemonSide, plain: plainSide }, sets.shm!, ctx.quick ? 2 : 3, fleetCalls);
       const loadAtEnd = Number(loadNow());
       data.load = { atStart: loadAtStart, atEnd: loadAtEnd };
