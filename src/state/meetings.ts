@@ -8,24 +8,13 @@
 // in some server's model, so after a restart it is rebuilt from the servers' stored models
 // (restore()), and the reconciliation that ends their calls ends the meetings too.
 import type { CallFields } from '../protocol/index.js';
-import type { CallState, CmsEvent, MeetingSummary, ParticipantState } from './events.js';
+import type { CallState, CmsEvent, ParticipantState } from './events.js';
+import { hasShared, instanceKey, listersOf, meetingIdOf, serversOf, summaryOf, viewOf, type Instance, type Listing, type Meeting, type MeetingView } from './meeting-parts.js';
 import { newEventId } from './event-id.js';
 import { isoTime } from './iso-time.js';
 import type { StoredCall } from './stored-model.js';
 
-/** A participant as GET /api/meetings shows it: the bridge hosting it, and that bridge's elements. */
-export interface MeetingParticipant extends ParticipantState {
-  server: string;
-}
-
-/** One meeting as GET /api/meetings shows it. */
-export interface MeetingView {
-  id: string;
-  name: string | null;
-  servers: string[];
-  calls: { server: string; callId: string }[];
-  participants: MeetingParticipant[];
-}
+export type { MeetingParticipant, MeetingView } from './meeting-parts.js';
 
 export interface MeetingCounts {
   meetings: number;
@@ -51,31 +40,6 @@ export interface MeetingsOptions {
    */
   onHostsInDoubt?: (meetingId: string) => void;
 }
-
-/** One bridge's call of a meeting. */
-interface Instance {
-  readonly server: string;
-  readonly callId: string;
-  name: string | null;
-  meeting: Meeting;
-}
-
-/** One participant of a meeting: what each listing instance says of it. */
-interface Listing {
-  /** By instance key, in the order the bridges listed it (the first is the host when none is known). */
-  readonly by: Map<string, { server: string; state: ParticipantState }>;
-  /** The bridge the REST API says hosts it, when known. */
-  host: string | undefined;
-}
-
-interface Meeting {
-  readonly id: string;
-  /** By instance key, in the order they appeared. */
-  readonly instances: Map<string, Instance>;
-  readonly participants: Map<string, Listing>;
-}
-
-const instanceKey = (server: string, callId: string): string => `${server}\u0000${callId}`;
 
 export class Meetings {
   readonly #meetings = new Map<string, Meeting>();
@@ -172,12 +136,12 @@ export class Meetings {
   }
 
   list(): MeetingView[] {
-    return [...this.#meetings.values()].map((meeting) => this.#view(meeting));
+    return [...this.#meetings.values()].map((meeting) => viewOf(meeting));
   }
 
   get(id: string): MeetingView | undefined {
     const meeting = this.#meetings.get(id);
-    return meeting && this.#view(meeting);
+    return meeting && viewOf(meeting);
   }
 
   counts(): MeetingCounts {
@@ -288,60 +252,4 @@ export class Meetings {
     if (synthetic) event.synthetic = true;
     return event;
   }
-
-  #view(meeting: Meeting): MeetingView {
-    return {
-      id: meeting.id,
-      name: nameOf(meeting),
-      servers: serversOf(meeting),
-      calls: [...meeting.instances.values()].map(({ server, callId }) => ({ server, callId })),
-      participants: [...meeting.participants.values()].map((listing) => {
-        const { server, state } = hostOf(listing);
-        return { ...state, server };
-      }),
-    };
-  }
-}
-
-/** The bridges listing a participant, each once, in the order they listed it. */
-function listersOf(listing: Listing): string[] {
-  const servers: string[] = [];
-  for (const { server } of listing.by.values()) if (!servers.includes(server)) servers.push(server);
-  return servers;
-}
-
-function hasShared(meeting: Meeting): boolean {
-  for (const listing of meeting.participants.values()) if (listing.by.size > 1) return true;
-  return false;
-}
-
-function meetingIdOf(server: string, call: CallState): string {
-  const correlator = call.callCorrelator;
-  return typeof correlator === 'string' && correlator !== '' ? correlator : `${server}:${call.id}`;
-}
-
-function summaryOf(meeting: Meeting): MeetingSummary {
-  return { id: meeting.id, name: nameOf(meeting), servers: serversOf(meeting), participants: meeting.participants.size };
-}
-
-/** The name of its first instance still running (bridges may name it differently). */
-function nameOf(meeting: Meeting): string | null {
-  for (const instance of meeting.instances.values()) return instance.name;
-  return null;
-}
-
-function serversOf(meeting: Meeting): string[] {
-  const servers: string[] = [];
-  for (const { server } of meeting.instances.values()) if (!servers.includes(server)) servers.push(server);
-  return servers;
-}
-
-/** The bridge the REST API named when it still lists the participant, otherwise the first that listed it. */
-function hostOf(listing: Listing): { server: string; state: ParticipantState } {
-  let first: { server: string; state: ParticipantState } | undefined;
-  for (const entry of listing.by.values()) {
-    if (entry.server === listing.host) return entry;
-    first ??= entry;
-  }
-  return first!;
 }
