@@ -167,7 +167,10 @@ export async function buildProjectImage(t: TestContext, base: string, image: str
   const started = Date.now();
   const prepared = await runProgram(path.join(CONTAINERFILE_DIR, 'build-context.sh'), [context], { env: { ...process.env, NODE_OPTIONS: '' } });
   if (prepared.code !== 0) throw new Error(`build-context.sh exited ${prepared.code}: ${prepared.stderr.slice(-2000)}`);
-  await podman(['build', '--quiet', '--format', 'docker', '--network=none', '--build-arg', `BASE=${base}`, '--tag', image, context]);
+  // --layers=false: no intermediate images. With them, the compose and container tests (run at
+  // the same time) shared cached layers, and one test's removal of its image pulled a layer from
+  // under the other's build ("layer not known").
+  await podman(['build', '--quiet', '--layers=false', '--format', 'docker', '--network=none', '--build-arg', `BASE=${base}`, '--tag', image, context]);
   t.diagnostic(`image ${image} built in ${((Date.now() - started) / 1000).toFixed(1)} s (context included)`);
 }
 
@@ -176,7 +179,7 @@ export async function buildNatsImage(t: TestContext, base: string, image: string
   const dir = tempDir('cms-events-nats-image-');
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(path.join(dir, 'Containerfile'), `FROM ${base}\nENTRYPOINT ["nats-server"]\n`);
-  await podman(['build', '--quiet', '--network=none', '--tag', image, dir]);
+  await podman(['build', '--quiet', '--layers=false', '--network=none', '--tag', image, dir]);
 }
 
 /** Removes images (their tags, and the layers no other image uses). */
