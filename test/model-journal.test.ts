@@ -46,6 +46,29 @@ test('generations: what a written model covers is dropped, the rest is read back
   assert.deepEqual(readdirSync(folder), []);
 });
 
+test('drops: the first also takes the generations of an earlier run; later ones take what this run wrote', async () => {
+  const folder = tempDir('cms-events-journal-');
+  const { lines: all } = lines();
+  const earlier = new ModelJournal(folder, 'cms-a', 0);
+  earlier.append(all.slice(0, 1));
+  earlier.rotate();
+  earlier.append(all.slice(1, 2));
+  earlier.close();
+  const { next } = await ModelJournal.read(folder, 'cms-a', -1);
+  assert.equal(next, 2);
+  const journal = new ModelJournal(folder, 'cms-a', next);
+  journal.append(all.slice(2, 3));
+  const first = journal.rotate();
+  journal.append(all.slice(3, 4));
+  await journal.dropUpTo(first);
+  assert.deepEqual(readdirSync(folder), ['cms-a.journal-3'], 'the earlier run\'s generations and the one covered are gone');
+  const second = journal.rotate();
+  journal.append(all.slice(4));
+  await journal.dropUpTo(second);
+  assert.deepEqual(readdirSync(folder), ['cms-a.journal-4']);
+  journal.close();
+});
+
 test('a line cut short by the kill is not an event; another server\'s journal is not read', async () => {
   const folder = tempDir('cms-events-journal-');
   mkdirSync(folder, { recursive: true });

@@ -21,6 +21,14 @@ export class ModelJournal {
   readonly #log: Logger | undefined;
   /** Set while appends fail: said once, and once more when they work again. */
   #failing = false;
+  /**
+   * Generations that may be on disk and are not dropped yet: those this journal opened, and,
+   * once the folder was listed (at the first drop), those of earlier runs. Later drops need no
+   * listing: one per server per model written made every write round read the whole folder once
+   * per busy server.
+   */
+  readonly #onDisk = new Set<number>();
+  #listed = false;
 
   /** `generation`: the first one this run appends to (after every one found on disk). */
   constructor(folder: string, server: string, generation: number, log?: Logger) {
@@ -41,7 +49,10 @@ export class ModelJournal {
    */
   append(lines: readonly string[]): void {
     try {
-      this.#fd ??= openSync(this.#file(this.#generation), 'a');
+      if (this.#fd === undefined) {
+        this.#fd = openSync(this.#file(this.#generation), 'a');
+        this.#onDisk.add(this.#generation);
+      }
       writeSync(this.#fd, `${lines.join('\n')}\n`);
       if (this.#failing) this.#log?.info({ file: this.#file(this.#generation) }, 'the journal can be written again');
       this.#failing = false;
@@ -60,7 +71,15 @@ export class ModelJournal {
 
   /** Deletes the journals up to `generation` (a model that covers them is on disk). */
   async dropUpTo(generation: number): Promise<void> {
-    for (const [found, file] of await this.#files()) if (found <= generation) await unlink(file).catch(() => undefined);
+    if (!this.#listed) {
+      this.#listed = true;
+      for (const [found] of await this.#files()) this.#onDisk.add(found);
+    }
+    for (const found of [...this.#onDisk].sort((a, b) => a - b)) {
+      if (found > generation) break;
+      this.#onDisk.delete(found);
+      await unlink(this.#file(found)).catch(() => undefined);
+    }
   }
 
   /** Deletes every journal of the server (it left the configuration). */
