@@ -34,7 +34,6 @@ export class NatsJournal implements EventJournal {
   #generation = 0;
   /** The highest sequence NATS confirmed for this journal: everything up to it is in a generation already counted. */
   #acked: number;
-  #failing = false;
   /** Asked before a settled marker is written: everything applied was handed to the sinks. */
   #settled: (() => boolean) | undefined;
   #markPending = false;
@@ -75,16 +74,12 @@ export class NatsJournal implements EventJournal {
         this.#js.publish(this.#subject, line, { headers: h }).then(
           (ack) => {
             if (ack.seq > this.#acked) this.#acked = ack.seq;
-            if (this.#failing) {
-              this.#failing = false;
-              this.#log.info('the journal in NATS takes writes again');
-            }
           },
           (error: unknown) => {
-            if (!this.#failing) this.#log.error({ error: (error as Error).message }, 'writing the journal to NATS failed: these events are left to the next owner of the server');
-            this.#failing = true;
+            // The first refusal ends this owner's term: said once, and nothing of the term after it counts.
             if (!this.#refused) {
               this.#refused = true;
+              this.#log.error({ error: (error as Error).message }, 'writing the journal to NATS failed: these events are left to the next owner of the server');
               this.#onRefused?.();
             }
             throw error;

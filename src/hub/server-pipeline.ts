@@ -209,16 +209,18 @@ export class ServerPipeline {
   #afterJournal(written: void | Promise<void>, events: readonly CmsEvent[], messageId: number | undefined, lines: string[]): Promise<void> {
     this.#journalWaits++;
     let sinkWait: Promise<void> | undefined;
-    const tail: Promise<void> = Promise.all([this.#journalTail, written])
+    const previous = this.#journalTail;
+    const ready = previous === undefined ? Promise.resolve(written) : previous.then(() => written);
+    const tail: Promise<void> = ready
       .then(
         () => {
           // The lease may have ended while NATS had not confirmed: then these are the next owner's.
-          if (this.#journalRefused || (this.mayAct !== undefined && !this.mayAct())) this.#receiveFenced([...events]);
+          if (this.#journalRefused || (this.mayAct !== undefined && !this.mayAct())) this.#receiveFenced(events);
           else sinkWait = this.#fanout.write(events, messageId, lines) ?? undefined;
         },
         () => {
           this.#journalRefused = true;
-          this.#receiveFenced([...events]);
+          this.#receiveFenced(events);
         },
       )
       .finally(() => {
@@ -230,7 +232,7 @@ export class ServerPipeline {
   }
 
   /** Past the lease: only server.* events go out (to the sinks alone); the rest is the next owner's to announce. */
-  #receiveFenced(events: CmsEvent[]): undefined {
+  #receiveFenced(events: readonly CmsEvent[]): undefined {
     const serverEvents = events.filter((event) => event.type.startsWith('server.'));
     if (serverEvents.length > 0) void this.#fanout.write(serverEvents, undefined);
     return undefined;
