@@ -30,6 +30,8 @@ export async function recover(dir: string, logger: Logger): Promise<RecoveredSpo
 
   let cursor = await readCursor(dir, logger);
   const segments = new Map<number, number>();
+  /** Each kept segment's file size (larger than its data when it was made ahead of time). */
+  const fileSizes = new Map<number, number>();
   for (const seq of seqs) {
     if (seq < cursor.seg) {
       // Delivered; a crash came between saving the cursor and deleting the file.
@@ -37,7 +39,8 @@ export async function recover(dir: string, logger: Logger): Promise<RecoveredSpo
       continue;
     }
     const file = path.join(dir, segmentName(seq));
-    segments.set(seq, await dataEnd(file, (await stat(file)).size));
+    fileSizes.set(seq, (await stat(file)).size);
+    segments.set(seq, await dataEnd(file, fileSizes.get(seq)!));
   }
   const kept = [...segments.keys()];
   const first = kept[0];
@@ -49,8 +52,7 @@ export async function recover(dir: string, logger: Logger): Promise<RecoveredSpo
 
   const last = kept[kept.length - 1];
   if (last !== undefined) {
-    const file = path.join(dir, segmentName(last));
-    const trimmed = await trimTornTail(file, segments.get(last)!, (await stat(file)).size);
+    const trimmed = await trimTornTail(path.join(dir, segmentName(last)), segments.get(last)!, fileSizes.get(last)!);
     if (trimmed !== segments.get(last)) {
       logger.warn(
         { spool: dir, segment: last, droppedBytes: segments.get(last)! - trimmed },
