@@ -5,10 +5,11 @@ import { appendFile, readdir, readFile, symlink, unlink } from 'node:fs/promises
 import path from 'node:path';
 import { test } from 'node:test';
 import { SPOOL } from '../src/defaults.js';
-import { Spool, type SpoolRecord } from '../src/sinks/spool/index.js';
+import { Spool } from '../src/sinks/spool/index.js';
 import { segmentName } from '../src/sinks/spool/record.js';
 import { ManualClock, settle } from './helpers/manual-clock.js';
 import { recordLogs, tempDir, waitFor } from './helpers/sinks.js';
+import { drain } from './helpers/spool.js';
 
 const silent = recordLogs('silent').logger;
 
@@ -19,16 +20,6 @@ function add(spool: Spool, from: number, to: number, pad = 0): void {
   }
 }
 
-async function drain(spool: Spool, count: number, batch = 50, ack = true): Promise<SpoolRecord[]> {
-  const out: SpoolRecord[] = [];
-  while (out.length < count) {
-    const records = await spool.next(Math.min(batch, count - out.length), 1 << 20);
-    assert.ok(records.length > 0);
-    out.push(...records);
-    if (ack) spool.ack(records[records.length - 1]!);
-  }
-  return out;
-}
 
 const segmentsIn = async (dir: string) => (await readdir(dir)).filter((f) => f.startsWith('seg-')).sort();
 

@@ -5,9 +5,10 @@ import assert from 'node:assert/strict';
 import { open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { Spool, type SpoolRecord } from '../src/sinks/spool/index.js';
+import { Spool } from '../src/sinks/spool/index.js';
 import { segmentName } from '../src/sinks/spool/record.js';
 import { recordLogs, tempDir } from './helpers/sinks.js';
+import { drain } from './helpers/spool.js';
 
 const silent = recordLogs('silent').logger;
 const SEGMENT = 4096;
@@ -18,15 +19,6 @@ function add(spool: Spool, from: number, to: number): void {
   for (let i = from; i < to; i += 1) spool.append(`b${i}`, 'cms-1', 'body', new Date().toISOString(), JSON.stringify(`<records session="s"><record recordIndex="${i}"/></records>`));
 }
 
-async function take(spool: Spool, count: number): Promise<SpoolRecord[]> {
-  const out: SpoolRecord[] = [];
-  while (out.length < count) {
-    const records = await spool.next(count - out.length, 1 << 20);
-    assert.ok(records.length > 0);
-    out.push(...records);
-  }
-  return out;
-}
 
 const segmentFiles = async (dir: string) => (await readdir(dir)).filter((f) => f.startsWith('seg-')).sort();
 
@@ -41,7 +33,7 @@ test('in place: segments are made full size ahead of time, and a reopen finds ev
     for (const file of files) assert.equal((await stat(path.join(dir, file))).size, SEGMENT, `${file} has its full size from the start`);
     // The next one is ready before it is needed.
     assert.equal((await stat(path.join(dir, 'next-segment.zero'))).size, SEGMENT);
-    const first = await take(spool, 40);
+    const first = await drain(spool, 40, 40, false);
     spool.ack(first[first.length - 1]!);
     await spool.close();
 
@@ -49,7 +41,7 @@ test('in place: segments are made full size ahead of time, and a reopen finds ev
     assert.equal(again.backlog, 60, 'the 60 records not acknowledged, none of the zeros');
     add(again, 100, 110);
     await again.durable();
-    const rest = await take(again, 70);
+    const rest = await drain(again, 70, 70, false);
     assert.deepEqual(rest.map((r) => r.id), Array.from({ length: 70 }, (_, i) => `b${40 + i}`));
     assert.equal(JSON.parse(rest[0]!.line), '<records session="s"><record recordIndex="40"/></records>');
     assert.ok(rest.every((r) => r.corrupt === undefined));
@@ -81,7 +73,7 @@ test('in place: a record cut short by a crash is zeroed (the segment keeps its s
     assert.equal((await stat(file)).size, SEGMENT, 'not cut: the room stays for the next writes');
     add(again, 3, 5);
     await again.durable();
-    const records = await take(again, 5);
+    const records = await drain(again, 5, 5, false);
     assert.deepEqual(records.map((r) => r.id), ['b0', 'b1', 'b2', 'b3', 'b4']);
     assert.ok(records.every((r) => r.corrupt === undefined), 'the torn bytes were not read as a record');
     await again.close();
